@@ -1,0 +1,12 @@
+"""Scenario schema, loader and the bundled scenarios (``scenarios/*.yaml``)."""
+
+from pathlib import Path
+
+from scenarios.loader import ScenarioError, json_schema, load, parse_scenario
+from scenarios.schema import Scenario
+
+BUNDLED_DIR = Path(__file__).resolve().parent
+DEFAULT_SCENARIO = BUNDLED_DIR / "default.yaml"
+
+__all__ = ["BUNDLED_DIR", "DEFAULT_SCENARIO", "Scenario", "ScenarioError", "json_schema",
+           "load", "parse_scenario"]
