@@ -70,10 +70,15 @@ class LidarNoise(_Strict):
     dropout_prob: float = Field(0.0, ge=0, le=1, description="Uniform chance a return is lost.")
     intensity_dropout: float = Field(
         0.05, ge=0, le=1, description="Returns with intensity below this are lost with a "
-        "probability falling linearly from 1 at 0 intensity to 0 at this value.")
+        "probability falling linearly from 1 at 0 intensity to 0 at this value. The "
+        "intensity here is the signal strength before the near-field cap (see "
+        "intensity_ref_range_m); beyond that range it equals the reported intensity.")
     mixed_pixel_prob: float = Field(
         0.5, ge=0, le=1, description="Chance that a beam straddling a depth edge returns a "
         "point between the two surfaces.")
+    mixed_pixel_min_jump_m: float = Field(
+        1.0, gt=0, description="Range difference between neighbouring beams of a ring "
+        "above which the pair straddles a depth edge [m].")
     intensity_std: float = Field(0.02, ge=0, description="Additive intensity noise.")
 
 
@@ -90,6 +95,9 @@ class LidarConfig(_SensorBase):
     min_range_m: float = Field(0.5, ge=0)
     atmospheric_attenuation_per_m: float = Field(
         0.002, ge=0, description="Two-way extinction coefficient alpha in exp(-2 alpha r).")
+    intensity_ref_range_m: float = Field(
+        30.0, gt=0, description="Range r_ref within which the receiver saturates: intensity "
+        "= rho cos(theta) exp(-2 alpha r) min(1, (r_ref/r)^2).")
     noise: LidarNoise | None = LidarNoise()
 
     @model_validator(mode="after")
@@ -107,13 +115,19 @@ class Constellation(_Strict):
     num_satellites: int = Field(30, ge=4, le=120)
     elevation_mask_deg: float = Field(10.0, ge=0, lt=90)
     orbit_period_s: float = Field(43080.0, gt=0, description="GPS: half a sidereal day.")
+    num_planes: int = Field(6, ge=1, le=12, description="Orbital planes, evenly spread.")
+    inclination_deg: float = Field(55.0, ge=0, le=90)
+    phase_jitter_deg: float = Field(
+        5.0, ge=0, le=180, description="Std of each satellite's random offset from even "
+        "spacing within its plane.")
 
 
 class GnssNoise(_Strict):
     enabled: bool = True
     pseudorange_std_m: float = Field(0.5, ge=0, description="White noise per pseudorange.")
-    bias_sigma_m: float = Field(1.0, ge=0, description="Steady-state std of the "
-                                "Gauss-Markov position bias per axis.")
+    bias_sigma_m: float = Field(1.0, ge=0, description="Steady-state std of each "
+                                "satellite's Gauss-Markov pseudorange bias (atmosphere, "
+                                "orbit and clock errors lumped).")
     bias_time_constant_s: float = Field(60.0, gt=0)
     multipath: bool = Field(True, description="Receive blocked satellites via one facade "
                             "reflection (NLOS delay); false: blocked ones are just lost.")

@@ -15,8 +15,9 @@ The world object passed to ``capture`` offers (see ``simulator.world.World``):
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable, ClassVar, Protocol
+from typing import Any, ClassVar, Protocol
 
 import numpy as np
 

@@ -1,0 +1,47 @@
+# DriveSim: `make run` runs the default scenario, `make test` runs the tests.
+# Both create .venv and install the project (idempotently) on first use.
+
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+OUT    ?= out/default
+ARGS   ?=
+
+.PHONY: run test bench lint clean deps
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+
+# Reinstall only when the project metadata changes.
+$(STAMP): pyproject.toml | $(PY)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	@touch $(STAMP)
+
+# open3d's wheel links against the system library libusb-1.0.
+deps: $(STAMP)
+	@if ! $(PY) -c "import open3d" >/dev/null 2>&1; then \
+	  if [ "$$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "installing libusb-1.0-0 (needed by open3d) with apt-get"; \
+	    (apt-get install -y -qq libusb-1.0-0 >/dev/null 2>&1 || \
+	     (apt-get update -qq >/dev/null && apt-get install -y -qq libusb-1.0-0 >/dev/null)); \
+	  else \
+	    echo "open3d cannot load libusb-1.0: install it (e.g. 'sudo apt-get install libusb-1.0-0') and retry" >&2; \
+	    exit 1; \
+	  fi; \
+	  $(PY) -c "import open3d" || exit 1; \
+	fi
+
+run: deps
+	$(PY) run_sim.py run --scenario scenarios/default.yaml --out $(OUT) $(ARGS)
+
+test: deps
+	$(PY) -m ruff check .
+	$(PY) -m pytest $(ARGS)
+
+bench: deps
+	$(PY) run_sim.py bench --json $(ARGS)
+
+clean:
+	rm -rf $(VENV) out .pytest_cache .ruff_cache *.egg-info

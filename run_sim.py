@@ -1,0 +1,170 @@
+#!/usr/bin/env python3
+"""DriveSim command line: run | validate | schema | bench.
+
+User errors (bad scenario, bad flag, missing file) print one line and exit 2; no traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+import time
+from pathlib import Path
+
+EXIT_USAGE = 2
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # one line, exit 2 (argparse prints usage too)
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be > 0, got {text}")
+    return value
+
+
+def _seed(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be >= 0, got {text}")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from scenarios import DEFAULT_SCENARIO
+
+    parser = _Parser(prog="run_sim.py", description="DriveSim: driving sensor simulator and "
+                     "synthetic dataset generator.")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log progress details")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    run = sub.add_parser("run", help="simulate a scenario and write summary, trajectory, "
+                         "bird's-eye video and sensor previews")
+    run.add_argument("--scenario", default=str(DEFAULT_SCENARIO), help="scenario YAML "
+                     "(default: scenarios/default.yaml)")
+    run.add_argument("--duration", type=_positive_float, help="simulated seconds "
+                     "(overrides simulation.duration_s)")
+    run.add_argument("--seed", type=_seed, help="RNG seed (overrides simulation.seed)")
+    run.add_argument("--out", default="out/run", help="output folder (default: out/run)")
+    run.add_argument("--no-video", action="store_true", help="skip bev.mp4")
+    run.add_argument("--no-sensors", action="store_true", help="do not simulate the sensors")
+    run.add_argument("--preview-every", type=_positive_float, default=1.0, metavar="S",
+                     help="write sensor preview images every S simulated seconds (default 1)")
+
+    val = sub.add_parser("validate", help="check scenario files; exit 2 on any error")
+    val.add_argument("files", nargs="+", help="scenario YAML files")
+
+    sub.add_parser("schema", help="print the JSON Schema of the scenario format")
+
+    bench = sub.add_parser("bench", help="measure throughput figures")
+    bench.add_argument("--json", action="store_true", help="print one JSON object")
+    bench.add_argument("--only", action="append", metavar="NAME",
+                       help="run only this figure or group (repeatable)")
+    bench.add_argument("--quick", action="store_true", help="fewer repeats (smoke test)")
+    return parser
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    from scenarios import ScenarioError, load
+
+    bad = False
+    for f in args.files:
+        try:
+            load(f)
+        except ScenarioError as exc:
+            bad = True
+            for line in exc.messages:
+                print(line, file=sys.stderr)
+        else:
+            print(f"{f}: ok")
+    return EXIT_USAGE if bad else 0
+
+
+def cmd_schema(_args: argparse.Namespace) -> int:
+    from scenarios import json_schema
+
+    print(json_schema())
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from scenarios import load
+    from simulator.runner import RunOptions, run_scenario, with_overrides
+
+    scenario = with_overrides(load(args.scenario), args.seed, args.duration)
+    out = Path(args.out)
+    total = scenario.simulation.duration_s
+    start = time.perf_counter()
+    with tqdm(total=total, unit="sim s", bar_format="{l_bar}{bar}| {n:.1f}/{total:.1f} "
+              "sim s [{elapsed}<{remaining}]", file=sys.stderr) as bar:
+        def progress(t: float) -> None:
+            bar.update(t - bar.n)
+
+        summary = run_scenario(scenario, out, RunOptions(
+            video=not args.no_video, sensors=not args.no_sensors,
+            preview_every_s=args.preview_every, progress=progress), source=args.scenario)
+    wall = time.perf_counter() - start
+    print(f"{scenario.name}: {summary['sim_time_s']:.1f} sim s in {wall:.1f} s wall, "
+          f"{len(summary['collisions'])} collision(s), ego route "
+          f"{100 * summary['ego_route']['progress']:.0f}% -> {out}/")
+    return 0
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    from benchmarks import UnknownBenchmark, run_benchmarks
+
+    try:
+        figures = run_benchmarks(args.only, quick=args.quick)
+    except UnknownBenchmark as exc:
+        print(f"run_sim.py bench: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    if args.json:
+        print(json.dumps(figures))
+    else:
+        for k, v in figures.items():
+            print(f"{k:40s} {v:12.3f}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
+                        format="%(levelname)s %(name)s: %(message)s")
+    from scenarios import ScenarioError
+    from simulator.errors import WorldError
+
+    commands = {"run": cmd_run, "validate": cmd_validate, "schema": cmd_schema,
+                "bench": cmd_bench}
+    try:
+        return commands[args.command](args)
+    except ScenarioError as exc:
+        for line in exc.messages:
+            print(line, file=sys.stderr)
+        return EXIT_USAGE
+    except WorldError as exc:
+        print(f"{getattr(args, 'scenario', '')}: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except OSError as exc:
+        print(f"run_sim.py: {exc.strerror or exc}: {exc.filename or ''}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

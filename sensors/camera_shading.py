@@ -1,0 +1,141 @@
+"""Camera shading: material colour x (sky ambient + sun Lambert with ray-cast shadows).
+
+Everything here runs once per pixel per frame, so it is float32, in place into buffers
+allocated once, and free of boolean-mask copies: a naive pass (masks, float64
+temporaries) cost more than the ray cast itself. Shading happens in linear radiance
+(material colours are sRGB and are linearised first); ``encode_srgb`` applies the gamma
+and quantises to uint8 at the end, after the noise model.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+GAMMA = 2.2
+
+
+@dataclass(frozen=True)
+class Lighting:
+    """Scene illumination in linear units (1.0 = full scale for an albedo-1 surface).
+
+    Attributes:
+        sun_dir: (3,) unit vector towards the sun, world frame.
+        sun: irradiance scale of the direct sun term (times max(0, n.l)).
+        ambient: sky ambient on a horizontal surface; vertical faces get
+            ``ambient * (1 - ambient_tilt)`` (a cheap hemisphere-light approximation).
+        ambient_tilt: 0-1, see ``ambient``.
+        sky_rgb: linear sky colour at the horizon.
+        sky_zenith_gain: sky brightness at the zenith relative to the horizon.
+    """
+
+    sun_dir: np.ndarray
+    sun: float = 0.85
+    ambient: float = 0.32
+    ambient_tilt: float = 0.3
+    sky_rgb: tuple[float, float, float] = (0.42, 0.62, 0.92)
+    sky_zenith_gain: float = 0.55
+
+    @classmethod
+    def from_angles(cls, azimuth_deg: float, elevation_deg: float) -> Lighting:
+        """Sun at ``azimuth_deg`` (from +x towards +y) and ``elevation_deg`` above the horizon."""
+        az, el = np.radians(azimuth_deg), np.radians(elevation_deg)
+        d = np.array([np.cos(el) * np.cos(az), np.cos(el) * np.sin(az), np.sin(el)])
+        return cls(sun_dir=d)
+
+
+def linear_colors(color_rgb: np.ndarray) -> np.ndarray:
+    """sRGB-ish material colours (0-1) -> linear float32 (same shape)."""
+    return np.power(np.asarray(color_rgb, np.float32), np.float32(GAMMA))
+
+
+class Shader:
+    """Per-pixel shading into preallocated buffers for ``n`` pixels.
+
+    Args:
+        n: pixels per frame (H * W).
+        lighting: the sun and sky.
+    """
+
+    def __init__(self, n: int, lighting: Lighting):
+        self.n = n
+        self.lighting = lighting
+        self.sun_dir = np.asarray(lighting.sun_dir, np.float32)
+        self._a = np.empty(n, np.float32)       # n.l, then the per-pixel intensity
+        self._b = np.empty(n, np.float32)       # n.d, facing sign, scratch
+        self._c = np.empty(n, np.float32)       # scratch
+        self._nd3 = np.empty((n, 1, 3), np.float32)
+        self._sky = np.asarray(lighting.sky_rgb, np.float32)
+        self._sun_row = self.sun_dir.reshape(1, 3)
+        self._ones_row = np.ones((1, 3), np.float32)
+        self._z_row = np.array([[0.0, 0.0, 1.0]], np.float32)
+
+    def shade(self, instance: np.ndarray, t_hit: np.ndarray, normals: np.ndarray,
+              dirs_world: np.ndarray, colors_linear: np.ndarray, out: np.ndarray,
+              shadow_fn: Callable[[np.ndarray], np.ndarray] | None = None) -> np.ndarray:
+        """Shade one frame.
+
+        Args:
+            instance: (n,) int32 instance id per pixel (0 = sky).
+            t_hit: (n,) float32 hit distance [m] (``inf`` = sky).
+            normals: (n, 3) float32 hit normals (either orientation; 0 for sky).
+            dirs_world: (n, 3) float32 unit ray directions in the world frame.
+            colors_linear: (instances, 3) float32 linear albedo per instance; row 0 is
+                overwritten with the sky colour here.
+            out: (n, 3) float32 output buffer (linear radiance).
+            shadow_fn: given the (n,) sun factor max(0, n.l) (0 where the surface does not
+                face the sun or nothing was hit), returns an (n,) bool array, True where
+                the sun is blocked (only meaningful where the factor is > 0). None: no
+                shadows.
+
+        Returns:
+            ``out``.
+        """
+        lt = self.lighting
+        n = len(t_hit)
+        nl, s, tmp = self._a[:n], self._b[:n], self._c[:n]
+        n3 = normals.reshape(n, 1, 3)
+        # cv2.transform: SIMD per-pixel dot products, no BLAS threads (which stall badly
+        # when the two cores are shared).
+        cv2.transform(n3, self._sun_row, dst=nl.reshape(n, 1, 1))
+        # Facing sign s = -sign(n.d): the normal that faces the camera. Sky rows have
+        # n = 0, so their n.l stays 0 whatever s is.
+        cv2.multiply(n3, dirs_world.reshape(n, 1, 3), dst=self._nd3[:n])
+        cv2.transform(self._nd3[:n], self._ones_row, dst=s.reshape(n, 1, 1))
+        np.sign(s, out=s)
+        np.negative(s, out=s)
+        nl *= s
+        np.maximum(nl, 0.0, out=nl)
+        if shadow_fn is not None:
+            np.copyto(nl, 0.0, where=shadow_fn(nl))
+        # Intensity: ambient * (1 - tilt + tilt * n_z) + sun * max(0, n.l) * visible.
+        cv2.transform(n3, self._z_row, dst=tmp.reshape(n, 1, 1))
+        tmp *= s
+        tmp *= np.float32(lt.ambient * lt.ambient_tilt)
+        tmp += np.float32(lt.ambient * (1.0 - lt.ambient_tilt))
+        nl *= np.float32(lt.sun)
+        nl += tmp
+        # Sky pixels: brightness falls from the horizon to the zenith.
+        cv2.transform(dirs_world.reshape(n, 1, 3), self._z_row, dst=tmp.reshape(n, 1, 1))
+        np.clip(tmp, 0.0, 1.0, out=tmp)
+        tmp *= np.float32(lt.sky_zenith_gain - 1.0)
+        tmp += np.float32(1.0)
+        np.copyto(nl, tmp, where=np.isinf(t_hit))
+        colors_linear[0] = self._sky
+        np.take(colors_linear, instance, axis=0, out=out)
+        out *= nl[:, None]
+        return out
+
+
+def encode_srgb(linear: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """Linear radiance (float32, 1 = full scale) -> gamma-encoded uint8, same shape.
+
+    Clips to [0, 1]; modifies ``linear`` in place.
+    """
+    np.clip(linear, 0.0, 1.0, out=linear)
+    np.power(linear, np.float32(1.0 / GAMMA), out=linear)
+    # convertScaleAbs rounds and saturates to uint8 in one SIMD pass.
+    return cv2.convertScaleAbs(linear, dst=out, alpha=255.0)
