@@ -68,7 +68,7 @@ class Camera(MountedSensor):
         self._sun = np.asarray(self.lighting.sun_dir, np.float32)
         self._shadow_rays[:, 3:] = self._sun  # constant: only the origins change
         self.shader = Shader(n, self.lighting)
-        self.annotator = BoxAnnotator(self.model, dirs)
+        self.annotator = BoxAnnotator(self.model)
         self.noise_model = CameraNoiseModel(self.noise, zfac) if self.noise else None
         grid = self.model.normalized_grid().astype(np.float32)
         self._xn, self._yn = grid[..., 0], grid[..., 1]
@@ -101,16 +101,18 @@ class Camera(MountedSensor):
         if cfg.shadows and scene is not None:
             def shadow_fn(sun_factor: np.ndarray) -> np.ndarray:
                 return self._shadow(scene, sun_factor, t_hit, origin)
+        gain = self.noise_model.gain_map if self.noise_model is not None else None
         linear = self.shader.shade(instance, t_hit, normals, self._dirs_w3.reshape(-1, 3),
-                                   colors, self._linear, shadow_fn)
+                                   colors, self._linear, shadow_fn, gain)
 
         if self.noise_model is not None:
             linear = self._apply_noise(linear, depth.reshape(h, w), pose, rot_wo)
         rgb = encode_srgb(linear.reshape(h, w, 3))
 
         instance = instance.reshape(h, w)
-        boxes = self.annotator.annotate(world.object_boxes(), instance, rot_wo, origin,
-                                        cfg.min_box_pixels, world.ego_instance_id)
+        boxes = self.annotator.annotate(world.object_boxes(), instance,
+                                        self._dirs_w3.reshape(h, w, 3), rot_wo, origin,
+                                        cfg.min_box_pixels, world.ego_instance_id, mirror)
         world_from_cam = np.eye(4)
         world_from_cam[:3, :3] = rot_wo
         world_from_cam[:3, 3] = origin
@@ -153,9 +155,12 @@ class Camera(MountedSensor):
         np.multiply(t_hit, np.float32(1.0 - _SHADOW_BACKOFF_REL), out=tp)
         tp -= np.float32(_SHADOW_BACKOFF_M)
         np.copyto(tp, np.float32(_FAR_AWAY_M), where=sun_factor <= 0.0)
-        pts = np.multiply(self._dirs_w3, tp.reshape(n, 1, 1), out=self._orig3)
-        pts += origin.astype(np.float32)
-        cv2.mixChannels([pts], [self._shadow_rays.reshape(n, 1, 6)], [0, 0, 1, 1, 2, 2])
+        t1 = tp.reshape(n, 1)
+        cv2.merge([t1, t1, t1], dst=self._orig3)
+        cv2.multiply(self._dirs_w3, self._orig3, dst=self._orig3)
+        cv2.add(self._orig3, tuple(float(c) for c in origin) + (0.0,), dst=self._orig3)
+        cv2.mixChannels([self._orig3], [self._shadow_rays.reshape(n, 1, 6)],
+                        [0, 0, 1, 1, 2, 2])
         return scene.test_occlusions(o3d.core.Tensor.from_numpy(self._shadow_rays)).numpy()
 
     def _apply_noise(self, linear: np.ndarray, depth: np.ndarray, pose: Any,

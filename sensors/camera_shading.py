@@ -15,7 +15,10 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-GAMMA = 2.2
+# Display gamma. 2.0 rather than sRGB's ~2.2: the encode is then one sqrt instead of a
+# pow (0.9 ms vs 3.4 ms at 720p), and materials still reproduce their nominal colour when
+# fully lit, because colours are linearised with the same gamma.
+GAMMA = 2.0
 
 
 @dataclass(frozen=True)
@@ -48,8 +51,9 @@ class Lighting:
 
 
 def linear_colors(color_rgb: np.ndarray) -> np.ndarray:
-    """sRGB-ish material colours (0-1) -> linear float32 (same shape)."""
-    return np.power(np.asarray(color_rgb, np.float32), np.float32(GAMMA))
+    """Gamma-encoded material colours (0-1) -> linear float32 (same shape)."""
+    c = np.asarray(color_rgb, np.float32)
+    return c * c  # GAMMA == 2
 
 
 class Shader:
@@ -75,7 +79,8 @@ class Shader:
 
     def shade(self, instance: np.ndarray, t_hit: np.ndarray, normals: np.ndarray,
               dirs_world: np.ndarray, colors_linear: np.ndarray, out: np.ndarray,
-              shadow_fn: Callable[[np.ndarray], np.ndarray] | None = None) -> np.ndarray:
+              shadow_fn: Callable[[np.ndarray], np.ndarray] | None = None,
+              gain: np.ndarray | None = None) -> np.ndarray:
         """Shade one frame.
 
         Args:
@@ -90,6 +95,8 @@ class Shader:
                 face the sun or nothing was hit), returns an (n,) bool array, True where
                 the sun is blocked (only meaningful where the factor is > 0). None: no
                 shadows.
+            gain: optional (n,) float32 per-pixel factor (exposure x vignetting), applied
+                here to one channel instead of three later.
 
         Returns:
             ``out``.
@@ -124,9 +131,15 @@ class Shader:
         tmp *= np.float32(lt.sky_zenith_gain - 1.0)
         tmp += np.float32(1.0)
         np.copyto(nl, tmp, where=np.isinf(t_hit))
+        if gain is not None:
+            nl *= gain
         colors_linear[0] = self._sky
         np.take(colors_linear, instance, axis=0, out=out)
-        out *= nl[:, None]
+        # cv2.multiply on a merged 3-channel intensity beats numpy's broadcast by ~2x.
+        out3 = out.reshape(n, 1, 3)
+        nl1 = nl.reshape(n, 1)
+        cv2.merge([nl1, nl1, nl1], dst=self._nd3[:n])
+        cv2.multiply(out3, self._nd3[:n], dst=out3)
         return out
 
 
@@ -135,7 +148,7 @@ def encode_srgb(linear: np.ndarray, out: np.ndarray | None = None) -> np.ndarray
 
     Clips to [0, 1]; modifies ``linear`` in place.
     """
-    np.clip(linear, 0.0, 1.0, out=linear)
-    np.power(linear, np.float32(1.0 / GAMMA), out=linear)
-    # convertScaleAbs rounds and saturates to uint8 in one SIMD pass.
+    np.maximum(linear, 0.0, out=linear)
+    np.sqrt(linear, out=linear)  # GAMMA == 2
+    # convertScaleAbs rounds and saturates (values > 1) to uint8 in one SIMD pass.
     return cv2.convertScaleAbs(linear, dst=out, alpha=255.0)

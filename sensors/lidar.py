@@ -33,6 +33,7 @@ range are no return either. Intensity: ``sensors.lidar_intensity``; noise:
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -47,6 +48,34 @@ from sensors.lidar_presets import LidarGeometry, resolve_geometry
 __all__ = ["Lidar", "deskew_points"]
 
 logger = logging.getLogger(__name__)
+
+
+@dataclass
+class _Returns:
+    """The valid returns of one sweep, compact and aligned (M entries each).
+
+    ``idx`` are flat ray indices (column * channels + ring) into the sweep's grid.
+    """
+
+    idx: np.ndarray
+    r_true: np.ndarray
+    inst: np.ndarray
+    dirs_w: np.ndarray
+    r_meas: np.ndarray = field(default_factory=lambda: np.zeros(0, np.float32))
+    intensity_true: np.ndarray = field(default_factory=lambda: np.zeros(0, np.float32))
+    intensity: np.ndarray = field(default_factory=lambda: np.zeros(0, np.float32))
+    mixed: np.ndarray = field(default_factory=lambda: np.zeros(0, bool))
+
+    def select(self, sel: np.ndarray) -> None:
+        """Keep only the returns at positions ``sel`` (sorted) in every array."""
+        # Noise-free measured values alias the true ones until noise is added.
+        same_r = self.r_meas is self.r_true
+        same_i = self.intensity is self.intensity_true
+        for name in ("idx", "r_true", "inst", "intensity_true", "mixed"):
+            setattr(self, name, np.take(getattr(self, name), sel))
+        self.dirs_w = np.take(self.dirs_w, sel, axis=0)
+        self.r_meas = self.r_true if same_r else np.take(self.r_meas, sel)
+        self.intensity = self.intensity_true if same_i else np.take(self.intensity, sel)
 
 
 @register("lidar")
@@ -102,58 +131,36 @@ class Lidar(MountedSensor):
         dist = hits.distance_m.reshape(-1)
         inst_all = hits.instance_id.reshape(-1)
         valid = np.isfinite(dist)
-        if g.min_range_m > 0:
-            valid &= dist >= np.float32(g.min_range_m)
+        # (1 mm floor: a ray starting on a surface has no meaningful range or intensity.)
+        valid &= dist >= np.float32(max(g.min_range_m, 1e-3))
         ego = getattr(world, "ego_instance_id", None)
         if ego is not None:
             valid &= inst_all != ego
 
-        noise = self.noise
-        if noise is not None:
-            mix_pix, mix_nb, mix_w = mixed_pixels(
-                hits.distance_m, valid.reshape(hits.distance_m.shape), noise, self.rng)
-        idx = np.flatnonzero(valid)
+        # Mixed pixels need the ring neighbours, so they are chosen on the full grid.
+        mix = (mixed_pixels(hits.distance_m, valid.reshape(hits.distance_m.shape),
+                            self.noise, self.rng) if self.noise is not None else None)
 
         # Per return (compact): range, material, incidence -> signal and intensity.
-        r_true = np.take(dist, idx)
-        inst = np.take(inst_all, idx)
-        dirs_w = np.take(dirs_world.reshape(-1, 3), idx, axis=0)
-        cos_inc = incidence_cosine(np.take(hits.normal.reshape(-1, 3), idx, axis=0), dirs_w)
-        rho = np.take(mirror.materials.lidar_reflectivity, inst)
-        signal, intensity_true = signal_and_intensity(rho, cos_inc, r_true, self._alpha,
-                                                      self._ref_range_m)
-        r_meas = r_true
-        intensity = intensity_true
-        mixed = None
-        num_dropped = 0
-        sel = None
-        if noise is not None:
-            r_meas, intensity, mixed = self._apply_mixed(idx, r_true, intensity_true, mix_pix,
-                                                         mix_nb, mix_w)
-            keep = keep_mask(signal, noise, self.rng)
-            if keep is not None:
-                sel = np.flatnonzero(keep)
-                num_dropped = len(idx) - len(sel)
-                idx = np.take(idx, sel)
-                r_true, inst, dirs_w = np.take(r_true, sel), np.take(inst, sel), \
-                    np.take(dirs_w, sel, axis=0)
-                r_meas, intensity = np.take(r_meas, sel), np.take(intensity, sel)
-                intensity_true = np.take(intensity_true, sel)
-                mixed = np.take(mixed, sel)
-            if r_meas is r_true:
-                r_meas = r_true.copy()
-            add_gaussian(r_meas, noise.range_std_m, self.rng)
-            if intensity is intensity_true:
-                intensity = intensity_true.copy()
-            add_gaussian(intensity, noise.intensity_std, self.rng, clip=(0.0, 1.0))
+        idx = np.flatnonzero(valid)
+        ret = _Returns(idx=idx, r_true=np.take(dist, idx), inst=np.take(inst_all, idx),
+                       dirs_w=np.take(dirs_world.reshape(-1, 3), idx, axis=0))
+        cos_inc = incidence_cosine(np.take(hits.normal.reshape(-1, 3), idx, axis=0),
+                                   ret.dirs_w)
+        rho = np.take(mirror.materials.lidar_reflectivity, ret.inst)
+        signal, ret.intensity_true = signal_and_intensity(rho, cos_inc, ret.r_true,
+                                                          self._alpha, self._ref_range_m)
+        ret.r_meas, ret.intensity = ret.r_true, ret.intensity_true
+        ret.mixed = np.zeros(len(idx), bool)
+        num_dropped = self._add_noise(ret, signal, mix) if mix is not None else 0
 
+        idx = ret.idx
         points = np.take(self._dirs_flat, idx, axis=0)
-        points *= r_meas[:, None]
+        points *= ret.r_meas[:, None]
         column = np.take(self._column_flat, idx)
-        deskewed = self._deskewed_gt(dirs_w, r_true, origins, column, m_end)
         data = {
             "points": points,
-            "intensity": intensity,
+            "intensity": ret.intensity,
             "ring": np.take(self._ring_flat, idx),
             "column": column,
             "time_offset_s": np.take(self._time_flat, idx),
@@ -162,35 +169,46 @@ class Lidar(MountedSensor):
             "sweep_start_time_s": t - duration,
         }
         gt = {
-            "range_m": r_true,
-            "semantic": np.take(mirror.materials.semantic, inst),
-            "instance_id": inst,
-            "intensity": intensity_true,
-            "mixed_pixel": mixed if mixed is not None else np.zeros(len(idx), bool),
-            "points_deskewed": deskewed,
+            "range_m": ret.r_true,
+            "semantic": np.take(mirror.materials.semantic, ret.inst),
+            "instance_id": ret.inst,
+            "intensity": ret.intensity_true,
+            "mixed_pixel": ret.mixed,
+            "points_deskewed": self._deskewed_gt(ret.dirs_w, ret.r_true, origins, column,
+                                                 m_end),
             "pose_sweep_start": m_start,
             "pose_sweep_end": m_end,
         }
         return Measurement(self.name, self.type_name, t, end, data, gt)
 
     # ------------------------------------------------------------------ helpers
-    @staticmethod
-    def _apply_mixed(idx: np.ndarray, r_true: np.ndarray, intensity: np.ndarray,
-                     pixel: np.ndarray, neighbour: np.ndarray, weight: np.ndarray
-                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Measured range, intensity and mixed flag per return after edge mixing."""
-        mixed = np.zeros(len(idx), bool)
-        if len(pixel) == 0:
-            return r_true, intensity, mixed
-        # Both beams of a chosen pair are valid returns, hence present in the sorted idx.
-        p = np.searchsorted(idx, pixel)
-        q = np.searchsorted(idx, neighbour)
-        r_meas = r_true.copy()
-        r_meas[p] += weight * (r_true[q] - r_true[p])
-        inten = intensity.copy()
-        inten[p] += weight * (intensity[q] - intensity[p])
-        mixed[p] = True
-        return r_meas, inten, mixed
+    def _add_noise(self, ret: _Returns, signal: np.ndarray,
+                   mix: tuple[np.ndarray, np.ndarray, np.ndarray]) -> int:
+        """Mixed pixels, dropout, range and intensity noise (in ``ret``); returns #dropped."""
+        noise = self.noise
+        pixel, neighbour, weight = mix
+        if len(pixel):
+            # Both beams of a chosen pair are valid returns, hence present in sorted idx.
+            p = np.searchsorted(ret.idx, pixel)
+            q = np.searchsorted(ret.idx, neighbour)
+            ret.r_meas = ret.r_true.copy()
+            ret.r_meas[p] += weight * (ret.r_true[q] - ret.r_true[p])
+            ret.intensity = ret.intensity_true.copy()
+            ret.intensity[p] += weight * (ret.intensity_true[q] - ret.intensity_true[p])
+            ret.mixed[p] = True
+        keep = keep_mask(signal, noise, self.rng)
+        num_dropped = 0
+        if keep is not None:
+            sel = np.flatnonzero(keep)
+            num_dropped = len(keep) - len(sel)
+            ret.select(sel)
+        if ret.r_meas is ret.r_true:
+            ret.r_meas = ret.r_true.copy()
+        add_gaussian(ret.r_meas, noise.range_std_m, self.rng)
+        if ret.intensity is ret.intensity_true:
+            ret.intensity = ret.intensity_true.copy()
+        add_gaussian(ret.intensity, noise.intensity_std, self.rng, clip=(0.0, 1.0))
+        return num_dropped
 
     @staticmethod
     def _deskewed_gt(dirs_w: np.ndarray, r_true: np.ndarray, origins: np.ndarray,

@@ -8,7 +8,8 @@ config and scene the draws happen in a fixed order, so a seed reproduces a sweep
   ``intensity_dropout`` (weak returns are lost more often; ``T = 0`` disables this term).
   One uniform draw per return decides both.
 - Mixed pixels: where two neighbouring beams of a ring (consecutive columns) hit surfaces
-  whose ranges differ by more than ``mixed_pixel_min_jump_m``, each of the two beams, with
+  whose ranges differ by more than ``mixed_pixel_min_jump_m`` and by more than 5 % of the
+  nearer range (a depth edge, not a steep continuous surface), each of the two beams, with
   probability ``mixed_pixel_prob``, straddles the edge and reports a range uniformly between
   its own and its neighbour's (along its own direction): the "edge ghost" points that trail
   behind object silhouettes. Its intensity is blended with the same weight. A beam next to a
@@ -22,6 +23,11 @@ from __future__ import annotations
 import numpy as np
 
 from scenarios.sensor_schema import LidarNoise
+
+# A jump must also exceed this fraction of the nearer range to count as an edge: a smooth
+# surface seen at incidence theta steps by r tan(theta) dphi between columns, which stays
+# below 5 % of r up to ~86 deg for 0.2 deg columns, so steep walls are not taken for edges.
+_EDGE_REL_JUMP = 0.05
 
 
 def mixed_pixels(range_grid: np.ndarray, valid: np.ndarray, noise: LidarNoise,
@@ -46,12 +52,15 @@ def mixed_pixels(range_grid: np.ndarray, valid: np.ndarray, noise: LidarNoise,
     np.abs(jump, out=jump)
     with np.errstate(invalid="ignore"):
         edge_k, edge_c = np.nonzero(jump > noise.mixed_pixel_min_jump_m)
+    size = jump[edge_k, edge_c]
+    near = np.minimum(r[edge_k, edge_c], r[edge_k + 1, edge_c])
+    real = size > _EDGE_REL_JUMP * near
+    edge_k, edge_c, size = edge_k[real], edge_c[real], size[real]
     if len(edge_k) == 0:
         return empty
     channels = range_grid.shape[1]
     left = edge_k * channels + edge_c           # beam at column k ...
     right = left + channels                     # ... and its neighbour at column k + 1
-    size = jump[edge_k, edge_c]
     pixel = np.concatenate([left, right])
     neighbour = np.concatenate([right, left])
     size = np.concatenate([size, size])

@@ -145,14 +145,14 @@ _ROWS = ("x", "y", "yaw", "vx", "vy", "yaw_rate", "steer", "ax_body", "ay_body",
 _X, _Y, _YAW, _VX, _VY, _R, _STEER, _AX, _AY, _VXW, _VYW = range(len(_ROWS))
 
 
-def _row(i: int, doc: str) -> property:
+def _row(i: int) -> property:
     def get(self: VehicleState) -> np.ndarray:
         return self.data[i]
 
     def put(self: VehicleState, value: np.ndarray) -> None:
         self.data[i] = value
 
-    return property(get, put, doc=doc)
+    return property(get, put, doc=f"Row {_ROWS[i]!r} of ``data`` (a view).")
 
 
 class VehicleState:
@@ -166,17 +166,9 @@ class VehicleState:
     valid until ``append``/``remove``, which reallocate ``data``.
     """
 
-    x = _row(_X, "Footprint centre x, world frame [m].")
-    y = _row(_Y, "Footprint centre y, world frame [m].")
-    yaw = _row(_YAW, "Heading [rad], wrapped to [-pi, pi).")
-    vx = _row(_VX, "Longitudinal body velocity [m/s], >= 0.")
-    vy = _row(_VY, "Lateral body velocity [m/s].")
-    yaw_rate = _row(_R, "Yaw rate [rad/s].")
-    steer = _row(_STEER, "Current road-wheel angle [rad].")
-    ax_body = _row(_AX, "Body-frame longitudinal acceleration of the last step [m/s^2].")
-    ay_body = _row(_AY, "Body-frame lateral acceleration of the last step [m/s^2].")
-    vx_world = _row(_VXW, "World-frame velocity x [m/s].")
-    vy_world = _row(_VYW, "World-frame velocity y [m/s].")
+    # Rows of ``data`` as read/write views, documented above.
+    (x, y, yaw, vx, vy, yaw_rate, steer, ax_body, ay_body, vx_world,
+     vy_world) = (_row(i) for i in range(len(_ROWS)))
 
     def __init__(self, n: int = 0):
         self.data = np.zeros((len(_ROWS), n), np.float64)
@@ -297,9 +289,10 @@ def _build_run(state: VehicleState, params: VehicleParams,
     gy2 = np.stack([dt * p.lf_m / p.yaw_inertia_kgm2, -dt * p.lr_m / p.yaw_inertia_kgm2])
     inv_l, lr = 1.0 / wheelbase, p.lr_m.copy()
     v_hi, v_lo = blend_speeds(p, dt)
-    if np.any(v_hi > DYNAMIC_ABOVE_MPS):
+    raised = v_hi > DYNAMIC_ABOVE_MPS
+    if raised.any():
         logger.info("stiff/light vehicles %s: kinematic model up to %s m/s for stability",
-                    np.flatnonzero(v_hi > DYNAMIC_ABOVE_MPS), np.round(v_hi[v_hi > DYNAMIC_ABOVE_MPS], 1))
+                    np.flatnonzero(raised), np.round(v_hi[raised], 1))
     lam_a = 1.0 / (v_hi - v_lo)
     lam_b = -v_lo * lam_a
     zeros, ones, three, mtwo = full(0.0), full(1.0), full(3.0), full(-2.0)

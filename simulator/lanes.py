@@ -8,6 +8,7 @@ from simulator.hdmap import HDMap
 
 _RANK = {"left": 0, "right": 1, "straight": 2}
 _LATERAL_ACCEL_MPS2 = 2.0  # comfortable lateral acceleration that sets curve speeds
+_CAR_HALF_WIDTH_M = 1.3  # half a car's width plus a margin, for conflict zones
 _SPLIT_DISTANCE_M = 2.5  # connectors closer than this still share the road space
 
 
@@ -22,9 +23,7 @@ class LaneArrays:
         is_road: lane is a road/arm lane (not a junction connector).
         at_junction_end: lane ends at a junction (its end is a stop line).
         is_entry / is_exit: no predecessors / no successors (traffic enters / leaves).
-        yield_lane, yield_s, prio_lane, prio_s, prio_pred: conflicts where the vehicle on
-            ``yield_lane`` gives way to the one on ``prio_lane`` (``prio_pred`` is the lane
-            leading into it), with the conflict stations on each.
+        conf_*, yield_*, prio_*: conflict tables, see ``_conflict_tables``.
     """
 
     def __init__(self, hdmap: HDMap):
@@ -34,6 +33,7 @@ class LaneArrays:
         self.count = len(lanes)
         self.length_m = np.array([ln.length_m for ln in lanes])
         self.speed_limit_mps = np.array([ln.speed_limit_mps for ln in lanes])
+        self.width_m = np.array([ln.width_m for ln in lanes])
         max_curv = np.array([np.abs(ln.curvature).max() if len(ln.curvature) else 0.0
                              for ln in lanes])
         self.curve_speed_mps = np.sqrt(_LATERAL_ACCEL_MPS2 / np.maximum(max_curv, 1e-6))
@@ -50,25 +50,63 @@ class LaneArrays:
         self.is_exit = np.array([len(ln.successors) == 0 for ln in lanes])
         self.successors = [np.array(ln.successors, np.int64) for ln in lanes]
         self._connector_groups(lanes)
-        rows = []
-        for c in hdmap.conflicts:
-            a, b = lanes[c.lane], lanes[c.other_lane]
-            ra, rb = _RANK.get(a.movement, 2), _RANK.get(b.movement, 2)
-            if ra == rb:
-                continue
-            if ra < rb:
-                y, ys, p, ps = c.lane, c.s_m, c.other_lane, c.other_s_m
-            else:
-                y, ys, p, ps = c.other_lane, c.other_s_m, c.lane, c.s_m
-            pred = lanes[p].predecessors[0] if lanes[p].predecessors else -1
-            rows.append((y, ys, p, ps, pred))
-        rows = sorted(set(rows))
-        cols = list(zip(*rows)) if rows else [(), (), (), (), ()]
+        self._conflict_tables(lanes, hdmap.conflicts)
+
+    @staticmethod
+    def _zone(lane, other) -> tuple[float, float]:
+        """Stations on ``lane`` where a car on it overlaps ``other``'s lane: its centreline
+        comes within half the other lane plus half a car (and a margin) of the other's."""
+        d = np.hypot(*(lane.centerline[:, None, :] - other.centerline[None, :, :]).T)
+        inside = np.flatnonzero(d.min(axis=0) < other.width_m / 2 + _CAR_HALF_WIDTH_M)
+        if not len(inside):
+            return float(lane.length_m), float(lane.length_m)
+        return float(lane.s[inside[0]]), float(lane.s[inside[-1]])
+
+    def _conflict_tables(self, lanes, conflicts) -> None:
+        """Directed conflict rows with the conflict zone [entry, exit] on each lane.
+
+        ``conf_*``: every (a vs b) pair, both orders, with a's approach lane and whether
+        both movements get green together. ``yield_*`` / ``prio_*``: the pairs where a
+        left turn gives way to a straight or right movement (or a right turn to a straight
+        one) of the same signal phase.
+        """
+        def group(lane: int) -> int:
+            preds = lanes[lane].predecessors
+            sg = lanes[preds[0]].signal_group if preds else None
+            return -1 if sg is None else int(sg)
+
+        def pred(lane: int) -> int:
+            return lanes[lane].predecessors[0] if lanes[lane].predecessors else -1
+
+        pairs = sorted({(c.lane, c.other_lane) for c in conflicts} |
+                       {(c.other_lane, c.lane) for c in conflicts})
+        zones = {(a, b): self._zone(lanes[a], lanes[b]) for a, b in pairs}
+        rows, yields = [], []
+        for a, b in pairs:
+            (ae, ax), (be, bx) = zones[(a, b)], zones[(b, a)]
+            same = group(a) == group(b)
+            rows.append((a, ae, ax, b, be, bx, pred(a), same))
+            ra = _RANK.get(lanes[a].movement, 2)
+            rb = _RANK.get(lanes[b].movement, 2)
+            if ra < rb and same:
+                yields.append((a, ae, ax, b, be, bx, pred(b)))
+        cols = list(zip(*rows)) if rows else [()] * 8
+        self.conf_lane = np.array(cols[0], np.int64)
+        self.conf_entry = np.array(cols[1], float)
+        self.conf_exit = np.array(cols[2], float)
+        self.conf_other = np.array(cols[3], np.int64)
+        self.conf_other_entry = np.array(cols[4], float)
+        self.conf_other_exit = np.array(cols[5], float)
+        self.conf_pred = np.array(cols[6], np.int64)
+        self.conf_same_phase = np.array(cols[7], bool)
+        cols = list(zip(*yields)) if yields else [()] * 7
         self.yield_lane = np.array(cols[0], np.int64)
-        self.yield_s = np.array(cols[1], float)
-        self.prio_lane = np.array(cols[2], np.int64)
-        self.prio_s = np.array(cols[3], float)
-        self.prio_pred = np.array(cols[4], np.int64)
+        self.yield_entry = np.array(cols[1], float)
+        self.yield_exit = np.array(cols[2], float)
+        self.prio_lane = np.array(cols[3], np.int64)
+        self.prio_entry = np.array(cols[4], float)
+        self.prio_exit = np.array(cols[5], float)
+        self.prio_pred = np.array(cols[6], np.int64)
 
     def _connector_groups(self, lanes) -> None:
         """Connectors leaving the same lane overlap at first: until ``split_s`` they count

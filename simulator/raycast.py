@@ -95,6 +95,9 @@ class SceneMirror:
         self.dynamic_stamp: float | None = None
         self._dynamic_mesh = (np.zeros((0, 3), np.float32), np.zeros((0, 3), np.int32))
         self._merged_cache: tuple | None = None
+        self._instance_cache: dict[int, o3d.t.geometry.RaycastingScene | None] = {}
+        self._instance_cache_key: object = None
+        self._static_groups: dict[int, np.ndarray] | None = None
 
     @staticmethod
     def _merge(objects: list[SceneObject]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -156,6 +159,45 @@ class SceneMirror:
         table = np.concatenate([inst, np.zeros(1, np.int32)])
         self._merged_cache = (key[0], key[1], scene, table)
         return scene, table
+
+    def instance_scene(self, instance_id: int) -> o3d.t.geometry.RaycastingScene | None:
+        """An Embree scene with only one instance's triangles (None if it has none).
+
+        Lets a sensor render an object as if nothing else were there (e.g. a camera's
+        unoccluded footprint for the occlusion GT). Cached; the dynamic instances' scenes
+        are dropped whenever ``set_dynamic`` replaces the moving geometry.
+        """
+        if self._instance_cache_key is not self._dynamic:
+            self._instance_cache = {k: v for k, v in self._instance_cache.items()
+                                    if k in self._static_index()}
+            self._instance_cache_key = self._dynamic
+        if instance_id in self._instance_cache:
+            return self._instance_cache[instance_id]
+        groups = self._static_index()
+        if instance_id in groups:
+            verts, tris = self._static_vertices, self._static_triangles[groups[instance_id]]
+        else:
+            dv, dt = self._dynamic_mesh
+            sel = np.flatnonzero(self._dynamic_tri_instance[: len(dt)] == instance_id) \
+                if self._dynamic is not None else np.zeros(0, np.int64)
+            verts, tris = np.asarray(dv, np.float32), np.asarray(dt)[sel]
+        if len(tris):
+            used, local = np.unique(tris, return_inverse=True)
+            scene = _build_scene(verts[used], local.reshape(-1, 3))
+        else:
+            scene = None
+        self._instance_cache[instance_id] = scene
+        return scene
+
+    def _static_index(self) -> dict[int, np.ndarray]:
+        """Static triangle indices per instance id (computed once)."""
+        if self._static_groups is None:
+            inst = self._static_tri_instance
+            order = np.argsort(inst, kind="stable")
+            ids, starts = np.unique(inst[order], return_index=True)
+            self._static_groups = {int(i): g for i, g in
+                                   zip(ids, np.split(order, starts[1:]))}
+        return self._static_groups
 
     def cast(self, origins: np.ndarray, directions: np.ndarray,
              max_range_m: float = np.inf) -> RayHits:

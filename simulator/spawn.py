@@ -240,13 +240,14 @@ class Spawner:
         ego_xy = np.array([w.state.x[EGO], w.state.y[EGO]])
         for i in parked:
             lane = int(entries[int(w.rng.integers(len(entries)))])
-            on_lane = tr.active & (tr.lane == lane)
             s = w.params.length_m[i] / 2 + 0.5
             v = self._spawn_speed(int(i), lane, s)
             need = cfg.min_spawn_gap_m + w.params.length_m[i] + 2.0 * v
-            if np.any(tr.s[on_lane] < s + need):
-                continue
             x, y = w.lanes.positions(np.array([lane]), np.array([s]))
             if np.hypot(x[0] - ego_xy[0], y[0] - ego_xy[1]) < cfg.ego_clearance_m:
+                continue
+            # Physical clearance (a car changing lanes near the entry counts too).
+            dist = np.hypot(w.state.x - x[0], w.state.y - y[0])
+            if np.any(tr.active & (dist < need)):
                 continue
             self._place(int(i), lane, s, v)

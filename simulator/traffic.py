@@ -76,6 +76,7 @@ class TrafficLogic:
         self.gap_m = np.full(n, np.inf)
         self.idm_accel = np.zeros(n)
         self.stop_accel = np.zeros(n)
+        self.lead_accel = np.zeros(n)
 
     # ------------------------------------------------------------------ neighbours
     def _sorted(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -187,7 +188,8 @@ class TrafficLogic:
         acc = np.maximum(np.minimum(a_lead, a_stop), -_MAX_BRAKE_MPS2)
         acc[self.crashed] = -_MAX_BRAKE_MPS2
         self.idm_accel = acc
-        self.stop_accel = a_stop
+        self.lead_accel = a_lead
+        self.stop_accel = np.maximum(a_stop, -_MAX_BRAKE_MPS2)
         return acc
 
     def steering(self, x: np.ndarray, y: np.ndarray, yaw: np.ndarray, speed: np.ndarray
@@ -295,6 +297,8 @@ class TrafficLogic:
             movers[rows] = True
             self.prev_lane[rows] = self.lane[rows]
             self.lane[rows] = cand_lanes[rows, k]
+            # Until the next projection: the car is a lane width right (or left) of its lane.
+            self.d[rows] = np.where(k == LEFT, -1.0, 1.0) * la.width_m[self.lane[rows]]
             self.s[rows] = new_s[rows, k]
             self.change_cooldown_s[rows] = _LANE_CHANGE_COOLDOWN_S
             self.forced_change[rows] = NO_LANE
@@ -364,30 +368,65 @@ class TrafficLogic:
         to_end = la.length_m[np.maximum(self.lane, 0)][None, :] - s - half - 1.0
         stop = np.full((len(la.yield_lane), n), np.inf)
         # --- priority side
-        p_lane, p_s = la.prio_lane[:, None], la.prio_s[:, None]
+        p_lane, p_in, p_out = la.prio_lane[:, None], la.prio_entry[:, None], la.prio_exit[:, None]
         p_pred = la.prio_pred[:, None]
-        on_p = (lane == p_lane) & (s < p_s + half + 2.0)
+        on_p = (lane == p_lane) & (s - half < p_out)
         pred_go = (light_states[np.maximum(la.prio_pred, 0)] != RED)[:, None] & (p_pred >= 0)
         approaching = (lane == p_pred) & (self.next_lane[None, :] == p_lane) & pred_go
-        d_p = np.where(on_p, p_s - s, np.where(
-            approaching, la.length_m[np.maximum(la.prio_pred, 0)][:, None] - s + p_s, np.inf))
+        d_p = np.where(on_p, p_in - s - half, np.where(
+            approaching, la.length_m[np.maximum(la.prio_pred, 0)][:, None] - s - half + p_in,
+            np.inf))
         a = self.drivers.max_accel_mps2[None, :]
         v = speed[None, :]
         t_p = np.where(d_p > 0, (np.sqrt(v * v + 2.0 * a * np.maximum(d_p, 0.0)) - v) / a, 0.0)
         threat = np.where(on_p | approaching, t_p, np.inf).min(axis=1)       # (conflicts,)
-        # --- yielding side
-        y_lane, y_s = la.yield_lane[:, None], la.yield_s[:, None]
-        on_y = (lane == y_lane) & (s < y_s - 1.0)
-        entering = (self.next_lane[None, :] == y_lane) & self.active[None, :]
+        # --- yielding side: wait with the front bumper just before the conflict zone
+        y_lane, y_in, y_out = la.yield_lane[:, None], la.yield_entry[:, None], \
+            la.yield_exit[:, None]
+        wait_at = y_in - _WAIT_BEFORE_CONFLICT_M - half      # station of the wait point
+        # Past the wait point a car can still stop just short of the zone; once its front is
+        # at the zone it is committed and clears it.
+        on_y = (lane == y_lane) & (s + half < y_in - 0.3)
+        stop_at = np.where(s <= wait_at + 0.5, wait_at, y_in - 0.5 - half)
+        # Turners pull into the junction and wait at the wait point; only where that point
+        # would lie before the connector starts do they wait at the stop line.
+        entering = (self.next_lane[None, :] == y_lane) & self.active[None, :] & (wait_at < 0.0)
         needs = (on_y | entering) & (threat[:, None] < self.drivers.gap_acceptance_s[None, :])
-        d_y = np.where(on_y, y_s - s - _WAIT_BEFORE_CONFLICT_M - half, to_end)
-        # A vehicle already past its wait point is committed and keeps going...
-        d_y = np.where(on_y & (d_y < -1.0), np.inf, d_y)
+        d_y = np.where(on_y, stop_at - s, to_end)
         stop = np.where(needs, d_y, stop)
-        # ...and the priority side stops for a conflict point that is occupied.
-        in_zone_y = (lane == y_lane) & (np.abs(s - y_s) < half + 2.0)
-        occupied = in_zone_y.any(axis=1)[:, None]
-        wait_p = np.where(on_p & (p_s - s - half > 1.0), p_s - s - _WAIT_BEFORE_CONFLICT_M - half,
+        # The priority side stops before a zone that a turner occupies.
+        occupied = ((lane == y_lane) & (s + half > y_in) & (s - half < y_out)).any(axis=1)
+        wait_p = np.where(on_p & (p_in - s - half > 1.0), p_in - s - half - _WAIT_BEFORE_CONFLICT_M,
                           np.where(approaching, to_end, np.inf))
-        stop = np.where(occupied & (wait_p > -1.0), np.minimum(stop, wait_p), stop)
-        return stop.min(axis=0)
+        stop = np.where(occupied[:, None] & (wait_p > -1.0), np.minimum(stop, wait_p), stop)
+        stop = stop.min(axis=0)
+        return np.minimum(stop, self._clearing_stops(speed))
+
+    def _clearing_stops(self, speed: np.ndarray) -> np.ndarray:
+        """Stops for conflict points that another vehicle occupies or is about to cross.
+
+        For every directed conflict (lane a vs lane b): a vehicle before the conflict on a,
+        or about to enter a, stops while a vehicle on b is inside the conflict zone. A
+        vehicle about to enter a also waits while a vehicle of the other signal phase is on
+        b before the conflict (it is clearing the junction after its light turned red).
+        """
+        la = self.lanes
+        n = len(speed)
+        if not len(la.conf_lane):
+            return np.full(n, np.inf)
+        lane, s = self.lane[None, :], self.s[None, :]
+        half = self.half_length_m[None, :]
+        a_lane, a_in = la.conf_lane[:, None], la.conf_entry[:, None]
+        b_lane = la.conf_other[:, None]
+        b_in, b_out = la.conf_other_entry[:, None], la.conf_other_exit[:, None]
+        on_b = lane == b_lane
+        in_zone = (on_b & (s + half > b_in) & (s - half < b_out)).any(axis=1)
+        before = (on_b & (s - half < b_out)).any(axis=1)
+        clearing = before & ~la.conf_same_phase
+        on_a = (lane == a_lane) & (a_in - s - half > 1.0)
+        entering = (lane == la.conf_pred[:, None]) & (self.next_lane[None, :] == a_lane)
+        to_end = la.length_m[np.maximum(self.lane, 0)][None, :] - s - half - 1.0
+        wait = np.where(on_a & in_zone[:, None], a_in - s - half - 1.0, np.inf)
+        wait = np.where(entering & (in_zone | clearing)[:, None] & (to_end > -1.0),
+                        np.minimum(wait, to_end), wait)
+        return wait.min(axis=0)

@@ -252,10 +252,11 @@ class World:
             self.lane_change_count += int(movers.sum())
             self.spawner.after_lane_change()
             tr.find_leaders()
-        delayed = self.reaction.step(acc)
-        self.accel_cmd[:] = delayed
-        # Reaction delay is a human trait: braking for a crash ahead is not delayed twice.
+        # Human reaction delay applies to following the car ahead; stop lines, lights and
+        # give-way points are seen long in advance, so braking for them is not delayed.
+        np.minimum(self.reaction.step(tr.lead_accel), tr.stop_accel, out=self.accel_cmd)
         np.minimum(self.accel_cmd, np.where(tr.gap_m < 2.0, acc, np.inf), out=self.accel_cmd)
+        self.accel_cmd[tr.crashed] = acc[tr.crashed]
         # Ego: PID on the speed IDM wants in one second, with IDM's braking as an override.
         target = np.clip(speed[EGO] + acc[EGO] * 1.0, 0.0, v0[EGO])
         cap = np.array([acc[EGO] if acc[EGO] < -0.5 else np.inf])
