@@ -31,7 +31,7 @@ class Simulation(Strict):
     duration_s: float = Field(60.0, gt=0, description="Simulated time of a run [s].")
     physics_hz: float = Field(100.0, ge=10, le=1000, description="Fixed physics step rate.")
     control_hz: float = Field(
-        20.0, gt=0, le=1000,
+        10.0, gt=0, le=1000,
         description="Rate at which drivers (NPC and ego autopilot) decide [Hz]; "
         "must divide physics_hz.")
     record_hz: float = Field(10.0, gt=0, description="Rate of trajectory.csv rows and video.")

@@ -46,6 +46,7 @@ class CollisionWorld:
                                                       baseOrientation=quat,
                                                       physicsClientId=cid))
         self.body_to_prop = {b: i for i, b in enumerate(self.prop_bodies)}
+        self._synced: np.ndarray | None = None
 
     def sync(self, x: np.ndarray, y: np.ndarray, yaw: np.ndarray,
              which: np.ndarray | None = None) -> None:
@@ -53,7 +54,17 @@ class CollisionWorld:
         cid = self.client
         half = 0.5 * yaw
         qz, qw = np.sin(half), np.cos(half)
-        idx = range(len(x)) if which is None else which
+        pose = np.stack([x, y, yaw])
+        if self._synced is None or self._synced.shape != pose.shape:
+            self._synced = np.full_like(pose, np.inf)
+        # Only bodies that moved need a new pose (many cars wait at lights).
+        moved = np.abs(pose - self._synced).max(axis=0) > 1e-3
+        if which is not None:
+            keep = np.zeros(len(x), bool)
+            keep[which] = True
+            moved &= keep
+        idx = np.flatnonzero(moved)
+        self._synced[:, idx] = pose[:, idx]
         for i in idx:
             p.resetBasePositionAndOrientation(self.vehicle_bodies[i], (x[i], y[i], 0.0),
                                               (0.0, 0.0, qz[i], qw[i]), physicsClientId=cid)

@@ -37,7 +37,7 @@ SAMPLE_STEP_M = 0.5          # max spacing of lane samples
 CONNECTOR_STEP_M = 0.25      # connectors are curvier, sample them finer
 LOOP_TOL_M, LOOP_TOL_RAD = 0.01, math.radians(0.1)
 LINK_TOL_M, LINK_TOL_RAD = 0.1, math.radians(1.0)
-MERGE_GAP_M = 2.0            # merging connectors conflict once this close (a car's width)
+MERGE_GAP_M = 3.0            # connectors conflict once this close (two half cars + margin)
 ARMS = ("east", "north", "west", "south")
 
 
@@ -352,7 +352,7 @@ def _first_close(a: Lane, b: Lane) -> tuple[float, float] | None:
     """s on each where the two centrelines first come within MERGE_GAP_M (but never as
     close as side-by-side lanes are)."""
     d = np.hypot(*(a.centerline[:, None, :] - b.centerline[None, :, :]).transpose(2, 0, 1))
-    close = d < min(MERGE_GAP_M, 0.8 * min(a.width_m, b.width_m))
+    close = d < min(MERGE_GAP_M, 0.85 * min(a.width_m, b.width_m))
     if not close.any():
         return None
     ia = int(np.argmax(close.any(axis=1)))

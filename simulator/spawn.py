@@ -20,6 +20,7 @@ log = logging.getLogger(__name__)
 
 EGO = 0
 _PARK_X = 1.0e5  # inactive vehicles wait far outside the map
+_RESPAWN_PERIOD_S = 0.5  # how often parked NPCs try to re-enter
 
 
 class Spawner:
@@ -37,6 +38,8 @@ class Spawner:
         self.route_start_s = 0.0
         self.route_offsets: list[float] = []
         self.destination_s = np.inf
+        self._entries = np.flatnonzero(world.lanes.is_entry & world.lanes.is_road)
+        self._next_respawn_s = 0.0
 
     # ------------------------------------------------------------------ lookups
     def lane_index(self, lane_id: str, where: str) -> int:
@@ -233,9 +236,10 @@ class Spawner:
         parked = np.flatnonzero(~tr.active)
         if not len(parked):
             return
-        entries = np.flatnonzero(w.lanes.is_entry & w.lanes.is_road)
-        if not len(entries):
+        entries = self._entries
+        if not len(entries) or w.time_s < self._next_respawn_s:
             return
+        self._next_respawn_s = w.time_s + _RESPAWN_PERIOD_S
         cfg = w.scenario.traffic
         ego_xy = np.array([w.state.x[EGO], w.state.y[EGO]])
         for i in parked:

@@ -8,6 +8,8 @@ and pure pursuit. Nothing here loops over vehicles.
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 
 from agents.controllers import pure_pursuit_steer
@@ -23,7 +25,20 @@ _LANE_CHANGE_COOLDOWN_S = 4.0
 _LANE_CHANGE_DONE_M = 0.8    # |d| below which a lane change no longer blocks the old lane
 _NO_CHANGE_AFTER_JUNCTION_M = 15.0
 _MAX_BRAKE_MPS2 = 10.0       # commands beyond this are saturated by the tyres anyway
+_JUNCTION_HORIZON_M = 80.0    # junction rules are evaluated for cars this close to one
 _WAIT_BEFORE_CONFLICT_M = 4.0  # a giving-way car waits this far before the conflict point
+
+
+class _Near(NamedTuple):
+    """The vehicles near a junction, as arrays (subset of the fleet)."""
+
+    lane: np.ndarray
+    s: np.ndarray
+    half: np.ndarray
+    next_lane: np.ndarray
+    speed: np.ndarray
+    max_accel: np.ndarray
+    gap_acceptance: np.ndarray
 
 
 class DriverArrays:
@@ -348,7 +363,24 @@ class TrafficLogic:
         return np.where(has, now, 0.0), np.where(has, after, 0.0)
 
     # ------------------------------------------------------------------ yielding
-    def yield_stops(self, speed: np.ndarray, light_states: np.ndarray) -> np.ndarray:
+    def junction_stops(self, speed: np.ndarray, light_states: np.ndarray) -> np.ndarray:
+        """Stop distances from junction rules (give way, occupied or clearing conflict zones)
+        for all vehicles; only those on connectors or close to a junction are evaluated."""
+        la = self.lanes
+        lane0 = np.maximum(self.lane, 0)
+        near = self.active & (~la.is_road[lane0] | (la.at_junction_end[lane0] & (
+            la.length_m[lane0] - self.s < _JUNCTION_HORIZON_M)))
+        sub = np.flatnonzero(near)
+        stop = np.full(len(speed), np.inf)
+        if len(sub) == 0:
+            return stop
+        v = _Near(self.lane[sub], self.s[sub], self.half_length_m[sub], self.next_lane[sub],
+                  speed[sub], self.drivers.max_accel_mps2[sub],
+                  self.drivers.gap_acceptance_s[sub])
+        stop[sub] = np.minimum(self._yield_stops(v, light_states), self._clearing_stops(v))
+        return stop
+
+    def _yield_stops(self, v: _Near, light_states: np.ndarray) -> np.ndarray:
         """Distance to stop for vehicles that must give way at a conflict (else ``inf``).
 
         A vehicle approaching or on a connector that yields (left turns yield to oncoming
@@ -360,25 +392,24 @@ class TrafficLogic:
         (conflicts x vehicles) matrices, no loops.
         """
         la = self.lanes
-        n = len(speed)
+        n = len(v.s)
         if not len(la.yield_lane):
             return np.full(n, np.inf)
-        lane, s = self.lane[None, :], self.s[None, :]
-        half = self.half_length_m[None, :]
-        to_end = la.length_m[np.maximum(self.lane, 0)][None, :] - s - half - 1.0
+        lane, s, half = v.lane[None, :], v.s[None, :], v.half[None, :]
+        to_end = la.length_m[np.maximum(v.lane, 0)][None, :] - s - half - 1.0
         stop = np.full((len(la.yield_lane), n), np.inf)
         # --- priority side
         p_lane, p_in, p_out = la.prio_lane[:, None], la.prio_entry[:, None], la.prio_exit[:, None]
         p_pred = la.prio_pred[:, None]
         on_p = (lane == p_lane) & (s - half < p_out)
         pred_go = (light_states[np.maximum(la.prio_pred, 0)] != RED)[:, None] & (p_pred >= 0)
-        approaching = (lane == p_pred) & (self.next_lane[None, :] == p_lane) & pred_go
+        approaching = (lane == p_pred) & (v.next_lane[None, :] == p_lane) & pred_go
         d_p = np.where(on_p, p_in - s - half, np.where(
             approaching, la.length_m[np.maximum(la.prio_pred, 0)][:, None] - s - half + p_in,
             np.inf))
-        a = self.drivers.max_accel_mps2[None, :]
-        v = speed[None, :]
-        t_p = np.where(d_p > 0, (np.sqrt(v * v + 2.0 * a * np.maximum(d_p, 0.0)) - v) / a, 0.0)
+        a = v.max_accel[None, :]
+        u = v.speed[None, :]
+        t_p = np.where(d_p > 0, (np.sqrt(u * u + 2.0 * a * np.maximum(d_p, 0.0)) - u) / a, 0.0)
         threat = np.where(on_p | approaching, t_p, np.inf).min(axis=1)       # (conflicts,)
         # --- yielding side: wait with the front bumper just before the conflict zone
         y_lane, y_in, y_out = la.yield_lane[:, None], la.yield_entry[:, None], \
@@ -390,8 +421,8 @@ class TrafficLogic:
         stop_at = np.where(s <= wait_at + 0.5, wait_at, y_in - 0.5 - half)
         # Turners pull into the junction and wait at the wait point; only where that point
         # would lie before the connector starts do they wait at the stop line.
-        entering = (self.next_lane[None, :] == y_lane) & self.active[None, :] & (wait_at < 0.0)
-        needs = (on_y | entering) & (threat[:, None] < self.drivers.gap_acceptance_s[None, :])
+        entering = (v.next_lane[None, :] == y_lane) & (wait_at < 0.0)
+        needs = (on_y | entering) & (threat[:, None] < v.gap_acceptance[None, :])
         d_y = np.where(on_y, stop_at - s, to_end)
         stop = np.where(needs, d_y, stop)
         # The priority side stops before a zone that a turner occupies.
@@ -399,10 +430,9 @@ class TrafficLogic:
         wait_p = np.where(on_p & (p_in - s - half > 1.0), p_in - s - half - _WAIT_BEFORE_CONFLICT_M,
                           np.where(approaching, to_end, np.inf))
         stop = np.where(occupied[:, None] & (wait_p > -1.0), np.minimum(stop, wait_p), stop)
-        stop = stop.min(axis=0)
-        return np.minimum(stop, self._clearing_stops(speed))
+        return stop.min(axis=0)
 
-    def _clearing_stops(self, speed: np.ndarray) -> np.ndarray:
+    def _clearing_stops(self, v: _Near) -> np.ndarray:
         """Stops for conflict points that another vehicle occupies or is about to cross.
 
         For every directed conflict (lane a vs lane b): a vehicle before the conflict on a,
@@ -411,11 +441,9 @@ class TrafficLogic:
         b before the conflict (it is clearing the junction after its light turned red).
         """
         la = self.lanes
-        n = len(speed)
         if not len(la.conf_lane):
-            return np.full(n, np.inf)
-        lane, s = self.lane[None, :], self.s[None, :]
-        half = self.half_length_m[None, :]
+            return np.full(len(v.s), np.inf)
+        lane, s, half = v.lane[None, :], v.s[None, :], v.half[None, :]
         a_lane, a_in = la.conf_lane[:, None], la.conf_entry[:, None]
         b_lane = la.conf_other[:, None]
         b_in, b_out = la.conf_other_entry[:, None], la.conf_other_exit[:, None]
@@ -423,10 +451,15 @@ class TrafficLogic:
         in_zone = (on_b & (s + half > b_in) & (s - half < b_out)).any(axis=1)
         before = (on_b & (s - half < b_out)).any(axis=1)
         clearing = before & ~la.conf_same_phase
-        on_a = (lane == a_lane) & (a_in - s - half > 1.0)
-        entering = (lane == la.conf_pred[:, None]) & (self.next_lane[None, :] == a_lane)
-        to_end = la.length_m[np.maximum(self.lane, 0)][None, :] - s - half - 1.0
-        wait = np.where(on_a & in_zone[:, None], a_in - s - half - 1.0, np.inf)
-        wait = np.where(entering & (in_zone | clearing)[:, None] & (to_end > -1.0),
-                        np.minimum(wait, to_end), wait)
+        on_a = lane == a_lane
+        entering = (lane == la.conf_pred[:, None]) & (v.next_lane[None, :] == a_lane)
+        lane_len = la.length_m[np.maximum(v.lane, 0)][None, :]
+        to_end = lane_len - s - half - 1.0
+        # Front bumper to the zone entry, on the connector or from the lane before it.
+        to_zone = np.where(on_a, a_in - s - half,
+                           np.where(entering, lane_len - s - half + a_in, np.inf))
+        must = (in_zone | clearing)[:, None] & (to_zone > 0.3)
+        # Wait at the stop line if still possible, else just short of the zone.
+        wait = np.where(entering & (to_end > -0.5), to_end, to_zone - 0.5)
+        wait = np.where(must, wait, np.inf)
         return wait.min(axis=0)

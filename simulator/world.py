@@ -240,7 +240,7 @@ class World:
             wander[1:] = self.wander.step()
         v0 = tr.desired_speed(wander)
         tr.find_leaders()
-        stops = tr.stop_distance(speed, light_states, tr.yield_stops(speed, light_states))
+        stops = tr.stop_distance(speed, light_states, tr.junction_stops(speed, light_states))
         acc = tr.accelerations(speed, v0, stops)
         ctrl_dt = self.dt_s * self.control_every
         if self.ego_control is None:
