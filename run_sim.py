@@ -9,9 +9,14 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 import time
 from pathlib import Path
+
+# Small matrix products (sensor poses, per-point rotations) are much slower with OpenBLAS
+# threads on a 2-core machine; Embree and OpenCV keep their own threads.
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 EXIT_USAGE = 2
 

@@ -35,6 +35,9 @@ _INVALID = np.uint32(o3d.t.geometry.RaycastingScene.INVALID_ID)
 _SHADOW_BACKOFF_REL = 1e-4
 _SHADOW_BACKOFF_M = 0.01
 _FAR_AWAY_M = 1.0e6
+# Shadow rays ignore geometry lying entirely below this height (roads, markings, kerbs):
+# it can cast shadows at most ~this long, and leaving it out makes shadow rays ~20 % cheaper.
+_SHADOW_CASTER_MIN_M = 0.2
 
 
 @register("camera")
@@ -99,8 +102,12 @@ class Camera(MountedSensor):
         colors = linear_colors(materials.color_rgb)
         shadow_fn = None
         if cfg.shadows and scene is not None:
+            casters, _ = mirror.merged_scene(world.ego_instance_id, _SHADOW_CASTER_MIN_M)
+
             def shadow_fn(sun_factor: np.ndarray) -> np.ndarray:
-                return self._shadow(scene, sun_factor, t_hit, origin)
+                if casters is None:
+                    return np.zeros(len(sun_factor), bool)
+                return self._shadow(casters, sun_factor, t_hit, origin)
         gain = self.noise_model.gain_map if self.noise_model is not None else None
         linear = self.shader.shade(instance, t_hit, normals, self._dirs_w3.reshape(-1, 3),
                                    colors, self._linear, shadow_fn, gain)

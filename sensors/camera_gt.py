@@ -177,7 +177,8 @@ class BoxAnnotator:
         if area <= 0.0:
             return 1.0
         inside, _ = cv2.intersectConvexConvex(hull, self.image_hull)
-        return float(np.clip(1.0 - inside / area, 0.0, 1.0))
+        trunc = 1.0 - inside / area
+        return 0.0 if trunc < 1e-5 else float(min(trunc, 1.0))  # float32 area round-off
 
     def _roi(self, u: np.ndarray, v: np.ndarray
              ) -> tuple[tuple[int, int, int, int], list[float] | None]:

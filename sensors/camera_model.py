@@ -27,6 +27,10 @@ R_SENSOR_FROM_OPTICAL = np.array([[0.0, 0.0, 1.0],
                                   [0.0, -1.0, 0.0]])
 
 
+class DistortionError(ValueError):
+    """The distortion cannot be inverted over the whole image (the model folds back)."""
+
+
 @dataclass(frozen=True)
 class CameraModel:
     """Intrinsics + distortion of one camera.
@@ -130,9 +134,22 @@ class CameraModel:
         return np.stack([u, v], axis=-1)
 
     def normalized_grid(self) -> np.ndarray:
-        """Normalized pinhole coordinates (H, W, 2) float64 of every pixel centre."""
+        """Normalized pinhole coordinates (H, W, 2) float64 of every pixel centre.
+
+        Raises:
+            DistortionError: some pixel has no pre-image (distortion too strong for the
+                field of view: the polynomial folds back inside the image).
+        """
         grid = self.pixel_grid().reshape(-1, 2)
-        return self.undistort_pixels(grid).reshape(self.height, self.width, 2)
+        xy = self.undistort_pixels(grid)
+        if self.has_distortion:
+            err = np.abs(self.normalized_to_pixel(xy) - grid).max()
+            if not err < 0.01:
+                raise DistortionError(
+                    f"distortion {tuple(self.distortion)} cannot be inverted over a "
+                    f"{self.width}x{self.height} image at this field of view (re-projection "
+                    f"error {err:.3g} px); use smaller coefficients or a narrower fov")
+        return xy.reshape(self.height, self.width, 2)
 
     def ray_directions(self) -> tuple[np.ndarray, np.ndarray]:
         """Unit rays of every pixel centre in the optical frame.

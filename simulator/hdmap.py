@@ -243,6 +243,19 @@ class LaneTable:
         cand = np.clip(i0[:, None] + np.arange(-window, window + 1), lo[:, None], hi[:, None])
         return self._finish(self._nearest_interval(cand, q), lo, hi, q)
 
+    def project_near(self, lane_idx: np.ndarray, xy: np.ndarray, s_guess: np.ndarray
+                     ) -> tuple[np.ndarray, np.ndarray]:
+        """Frenet (s, d) like ``project`` but for points known to be within a few metres of
+        ``s_guess``: one step along the local arc from the guess, then the exact local
+        solve. Several times cheaper than the windowed search (the world's hot path)."""
+        q = np.asarray(xy, np.float64).reshape(-1, 2)
+        lane = np.asarray(lane_idx, np.int64)
+        i0 = self._interval(lane, np.asarray(s_guess, np.float64))
+        u, _ = arc_local(self.xy[i0], self.heading[i0], self.kint[i0], q)
+        i1 = self._interval(lane, self.s[i0] + u)
+        lo, hi = self._bounds(lane)
+        return self._finish(i1, lo, hi, q)
+
     def project_global(self, lane: int, xy: np.ndarray) -> tuple[float, float]:
         """Frenet (s, d) of one point, searching the whole lane."""
         lo, hi = self._bounds(np.array([lane]))

@@ -7,22 +7,24 @@ import numpy as np
 
 from simulator.pose import Pose, rot_z
 
-# Columns of a history row.
-_T, _X, _Y, _YAW, _VX, _VY, _R, _AX, _AY = range(9)
+# Columns of a history row: time, then the rows of ``dynamics.VehicleState.data``.
+_T, _X, _Y, _YAW, _VX, _VY, _R, _STEER, _AX, _AY, _VXW, _VYW = range(12)
 
 
 class PoseHistory:
     """The last ``capacity`` physics-step states of one vehicle (planar motion, z = 0)."""
 
     def __init__(self, capacity: int):
-        self._buf = np.full((capacity, 9), np.nan)
+        self._buf = np.full((capacity, 12), np.nan)
         self._n = 0
         self._head = -1
 
-    def push(self, t: float, x: float, y: float, yaw: float, vx: float, vy: float,
-             yaw_rate: float, ax: float, ay: float) -> None:
+    def push(self, t: float, state_column: np.ndarray) -> None:
+        """Record time ``t`` and one vehicle's column of ``VehicleState.data``."""
         self._head = (self._head + 1) % len(self._buf)
-        self._buf[self._head] = (t, x, y, yaw, vx, vy, yaw_rate, ax, ay)
+        row = self._buf[self._head]
+        row[0] = t
+        row[1:] = state_column
         self._n = min(self._n + 1, len(self._buf))
 
     def _ordered(self) -> np.ndarray:

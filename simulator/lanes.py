@@ -143,5 +143,4 @@ class LaneArrays:
     def project(self, lane: np.ndarray, x: np.ndarray, y: np.ndarray, s_guess: np.ndarray
                 ) -> tuple[np.ndarray, np.ndarray]:
         """(s, d) of points on given lanes, searching near ``s_guess``."""
-        # Vehicles move < 2 m between decisions; samples are <= 0.5 m apart.
-        return self.table.project(lane, np.stack([x, y], 1), s_guess, window=5)
+        return self.table.project_near(lane, np.stack([x, y], 1), s_guess)

@@ -40,6 +40,11 @@ class Spawner:
         self.destination_s = np.inf
         self._entries = np.flatnonzero(world.lanes.is_entry & world.lanes.is_road)
         self._next_respawn_s = 0.0
+        length = world.params.length_m[1:].max() if world.n_vehicles > 1 else 4.6
+        if len(self._entries):
+            ex, ey = world.lanes.positions(self._entries, np.full(len(self._entries),
+                                                                  length / 2 + 0.5))
+            self._entry_xy = np.stack([ex, ey], 1)
 
     # ------------------------------------------------------------------ lookups
     def lane_index(self, lane_id: str, where: str) -> int:
@@ -242,16 +247,19 @@ class Spawner:
         self._next_respawn_s = w.time_s + _RESPAWN_PERIOD_S
         cfg = w.scenario.traffic
         ego_xy = np.array([w.state.x[EGO], w.state.y[EGO]])
+        act = tr.active.copy()
         for i in parked:
-            lane = int(entries[int(w.rng.integers(len(entries)))])
+            k = int(w.rng.integers(len(entries)))
+            lane = int(entries[k])
             s = w.params.length_m[i] / 2 + 0.5
             v = self._spawn_speed(int(i), lane, s)
             need = cfg.min_spawn_gap_m + w.params.length_m[i] + 2.0 * v
-            x, y = w.lanes.positions(np.array([lane]), np.array([s]))
-            if np.hypot(x[0] - ego_xy[0], y[0] - ego_xy[1]) < cfg.ego_clearance_m:
+            x, y = self._entry_xy[k]
+            if np.hypot(x - ego_xy[0], y - ego_xy[1]) < cfg.ego_clearance_m:
                 continue
             # Physical clearance (a car changing lanes near the entry counts too).
-            dist = np.hypot(w.state.x - x[0], w.state.y - y[0])
-            if np.any(tr.active & (dist < need)):
+            dx, dy = w.state.x - x, w.state.y - y
+            if np.any(act & (dx * dx + dy * dy < need * need)):
                 continue
             self._place(int(i), lane, s, v)
+            act[i] = True

@@ -380,6 +380,15 @@ class TrafficLogic:
         stop[sub] = np.minimum(self._yield_stops(v, light_states), self._clearing_stops(v))
         return stop
 
+    def _lane_use(self, v: _Near) -> tuple[np.ndarray, np.ndarray]:
+        """Per lane (plus a dummy last entry for -1): has a near vehicle on it / as next."""
+        n = self.lanes.count + 1
+        occ = np.zeros(n, bool)
+        nxt = np.zeros(n, bool)
+        occ[v.lane] = True
+        nxt[v.next_lane] = True
+        return occ, nxt
+
     def _yield_stops(self, v: _Near, light_states: np.ndarray) -> np.ndarray:
         """Distance to stop for vehicles that must give way at a conflict (else ``inf``).
 
@@ -393,27 +402,34 @@ class TrafficLogic:
         """
         la = self.lanes
         n = len(v.s)
-        if not len(la.yield_lane):
+        occ, nxt = self._lane_use(v)
+        # Only conflicts with someone on (or about to enter) the yielding connector and
+        # someone on the priority connector or its approach matter.
+        rows = np.flatnonzero((occ[la.yield_lane] | nxt[la.yield_lane])
+                              & (occ[la.prio_lane] | occ[la.prio_pred]))
+        if not len(rows):
             return np.full(n, np.inf)
         lane, s, half = v.lane[None, :], v.s[None, :], v.half[None, :]
         to_end = la.length_m[np.maximum(v.lane, 0)][None, :] - s - half - 1.0
-        stop = np.full((len(la.yield_lane), n), np.inf)
+        stop = np.full((len(rows), n), np.inf)
+        prio_pred = la.prio_pred[rows]
         # --- priority side
-        p_lane, p_in, p_out = la.prio_lane[:, None], la.prio_entry[:, None], la.prio_exit[:, None]
-        p_pred = la.prio_pred[:, None]
+        p_lane, p_in = la.prio_lane[rows, None], la.prio_entry[rows, None]
+        p_out = la.prio_exit[rows, None]
+        p_pred = prio_pred[:, None]
         on_p = (lane == p_lane) & (s - half < p_out)
-        pred_go = (light_states[np.maximum(la.prio_pred, 0)] != RED)[:, None] & (p_pred >= 0)
+        pred_go = (light_states[np.maximum(prio_pred, 0)] != RED)[:, None] & (p_pred >= 0)
         approaching = (lane == p_pred) & (v.next_lane[None, :] == p_lane) & pred_go
         d_p = np.where(on_p, p_in - s - half, np.where(
-            approaching, la.length_m[np.maximum(la.prio_pred, 0)][:, None] - s - half + p_in,
+            approaching, la.length_m[np.maximum(prio_pred, 0)][:, None] - s - half + p_in,
             np.inf))
         a = v.max_accel[None, :]
         u = v.speed[None, :]
         t_p = np.where(d_p > 0, (np.sqrt(u * u + 2.0 * a * np.maximum(d_p, 0.0)) - u) / a, 0.0)
         threat = np.where(on_p | approaching, t_p, np.inf).min(axis=1)       # (conflicts,)
         # --- yielding side: wait with the front bumper just before the conflict zone
-        y_lane, y_in, y_out = la.yield_lane[:, None], la.yield_entry[:, None], \
-            la.yield_exit[:, None]
+        y_lane, y_in = la.yield_lane[rows, None], la.yield_entry[rows, None]
+        y_out = la.yield_exit[rows, None]
         wait_at = y_in - _WAIT_BEFORE_CONFLICT_M - half      # station of the wait point
         # Past the wait point a car can still stop just short of the zone; once its front is
         # at the zone it is committed and clears it.
@@ -441,18 +457,21 @@ class TrafficLogic:
         b before the conflict (it is clearing the junction after its light turned red).
         """
         la = self.lanes
-        if not len(la.conf_lane):
+        occ, nxt = self._lane_use(v)
+        # Only conflicts with someone on lane b and someone on (or entering) lane a matter.
+        rows = np.flatnonzero(occ[la.conf_other] & (occ[la.conf_lane] | nxt[la.conf_lane]))
+        if not len(rows):
             return np.full(len(v.s), np.inf)
         lane, s, half = v.lane[None, :], v.s[None, :], v.half[None, :]
-        a_lane, a_in = la.conf_lane[:, None], la.conf_entry[:, None]
-        b_lane = la.conf_other[:, None]
-        b_in, b_out = la.conf_other_entry[:, None], la.conf_other_exit[:, None]
+        a_lane, a_in = la.conf_lane[rows, None], la.conf_entry[rows, None]
+        b_lane = la.conf_other[rows, None]
+        b_in, b_out = la.conf_other_entry[rows, None], la.conf_other_exit[rows, None]
         on_b = lane == b_lane
         in_zone = (on_b & (s + half > b_in) & (s - half < b_out)).any(axis=1)
         before = (on_b & (s - half < b_out)).any(axis=1)
-        clearing = before & ~la.conf_same_phase
+        clearing = before & ~la.conf_same_phase[rows]
         on_a = lane == a_lane
-        entering = (lane == la.conf_pred[:, None]) & (v.next_lane[None, :] == a_lane)
+        entering = (lane == la.conf_pred[rows, None]) & (v.next_lane[None, :] == a_lane)
         lane_len = la.length_m[np.maximum(v.lane, 0)][None, :]
         to_end = lane_len - s - half - 1.0
         # Front bumper to the zone entry, on the connector or from the lane before it.

@@ -150,7 +150,11 @@ class World:
         self.collisions: list[Collision] = []
         self._since_check_m = np.inf
         min_w = float(self.params.width_m.min())
-        self._check_extent_m = min(2.0 * min_w, min_w + 0.25)
+        thinnest = min([min(p.size[:2]) for p in self.props], default=min_w)
+        # Between checks two cars close in by <= 2 * vmax * dt and must not exceed the two
+        # widths; a car closes on a prop by <= vmax * dt, below its width plus the prop's.
+        # So the fastest car's travel is kept under 80% of min(min_w, min_w + thinnest).
+        self._check_extent_m = 0.8 * min(min_w, min_w + thinnest)
         self.distance_m = np.zeros(n)
         self.lane_change_count = 0
         self._decisions = 0
@@ -219,11 +223,13 @@ class World:
             self.steer_cmd[EGO] = self.ego_control.steer_rad
         dynamics.step(self.state, self.params, self.accel_cmd, self.steer_cmd, self.dt_s)
         speed = self.state.vx
-        self.distance_m += speed * self.dt_s
+        np.add(self.distance_m, speed * self.dt_s, out=self.distance_m)
         self.step_index += 1
         self._record_history()
-        vmax = float(speed.max()) if len(speed) else 0.0
-        self._since_check_m += 2.0 * vmax * self.dt_s
+        # Two bodies can only pass through each other unseen if their relative motion
+        # between checks exceeds their combined extent (>= the narrowest car plus the
+        # thinnest prop); the fastest car bounds that motion.
+        self._since_check_m += speed.max() * self.dt_s
         if self._since_check_m >= self._check_extent_m:
             self._check_collisions()
 
@@ -280,10 +286,17 @@ class World:
                 tr.forced_change[EGO] = nxt
 
     def _check_collisions(self) -> None:
+        """Broad phase in numpy (bounding circles); pybullet's narrow phase where they
+        overlap. New touching pairs are recorded as collisions."""
         st = self.state
-        self.collision_world.sync(st.x, st.y, st.yaw)
         self._since_check_m = 0.0
-        pairs = self.collision_world.contacts()
+        near = self.collision_world.candidates(st.x, st.y, st.yaw, self.traffic.active)
+        if near.any():
+            self.collision_world.sync(st.x, st.y, st.yaw, near)
+            pairs = self.collision_world.contacts()
+        else:
+            self.collision_world.sync(st.x, st.y, st.yaw, near)  # parks stale bodies
+            pairs = set()
         for pair in pairs - self._touching:
             a = self.vehicle_names[pair[1]]
             b = self.vehicle_names[pair[3]] if pair[2] == "vehicle" else self.props[pair[3]].name
@@ -296,9 +309,7 @@ class World:
 
     # ------------------------------------------------------------------ queries
     def _record_history(self) -> None:
-        st = self.state
-        self.history.push(self.time_s, st.x[EGO], st.y[EGO], st.yaw[EGO], st.vx[EGO],
-                          st.vy[EGO], st.yaw_rate[EGO], st.ax_body[EGO], st.ay_body[EGO])
+        self.history.push(self.time_s, self.state.data[:, EGO])
 
     def ego_pose(self, t_s: float | None = None) -> Pose:
         """The ego body pose at ``t_s`` (default now; up to ~0.5 s in the past)."""
