@@ -113,7 +113,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     out = Path(args.out)
     total = scenario.simulation.duration_s
     start = time.perf_counter()
-    with tqdm(total=total, unit="sim s", bar_format="{l_bar}{bar}| {n:.1f}/{total:.1f} "
+    with tqdm(total=total, unit="sim s", mininterval=1.0, bar_format="{l_bar}{bar}| {n:.1f}/{total:.1f} "
               "sim s [{elapsed}<{remaining}]", file=sys.stderr) as bar:
         def progress(t: float) -> None:
             bar.update(t - bar.n)
@@ -122,9 +122,11 @@ def cmd_run(args: argparse.Namespace) -> int:
             video=not args.no_video, sensors=not args.no_sensors,
             preview_every_s=args.preview_every, progress=progress), source=args.scenario)
     wall = time.perf_counter() - start
+    progress = summary["ego_route"]["progress"]
+    route = "no destination" if progress is None else f"ego route {100 * progress:.0f}%"
     print(f"{scenario.name}: {summary['sim_time_s']:.1f} sim s in {wall:.1f} s wall, "
-          f"{len(summary['collisions'])} collision(s), ego route "
-          f"{100 * summary['ego_route']['progress']:.0f}% -> {out}/")
+          f"{len(summary['collisions'])} collision(s), {route}, "
+          f"{summary['lane_changes']} lane changes -> {out}/")
     return 0
 
 

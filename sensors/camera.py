@@ -71,6 +71,8 @@ class Camera(MountedSensor):
         self._sun = np.asarray(self.lighting.sun_dir, np.float32)
         self._shadow_rays[:, 3:] = self._sun  # constant: only the origins change
         self.shader = Shader(n, self.lighting)
+        self._sky_key = b""
+        self._sky = np.ones(n, np.float32)
         self.annotator = BoxAnnotator(self.model)
         self.noise_model = CameraNoiseModel(self.noise, zfac) if self.noise else None
         grid = self.model.normalized_grid().astype(np.float32)
@@ -109,8 +111,12 @@ class Camera(MountedSensor):
                     return np.zeros(len(sun_factor), bool)
                 return self._shadow(casters, sun_factor, t_hit, origin)
         gain = self.noise_model.gain_map if self.noise_model is not None else None
-        linear = self.shader.shade(instance, t_hit, normals, self._dirs_w3.reshape(-1, 3),
-                                   colors, self._linear, shadow_fn, gain)
+        dirs_w = self._dirs_w3.reshape(-1, 3)
+        sky_key = rot_wo[2].tobytes()  # the sky gradient depends on roll and pitch only
+        if sky_key != self._sky_key:
+            self._sky, self._sky_key = self.shader.sky_intensity(dirs_w), sky_key
+        linear = self.shader.shade(instance, t_hit, normals, dirs_w, colors, self._linear,
+                                   shadow_fn, gain, self._sky)
 
         if self.noise_model is not None:
             linear = self._apply_noise(linear, depth.reshape(h, w), pose, rot_wo)

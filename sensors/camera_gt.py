@@ -124,6 +124,9 @@ class BoxAnnotator:
         xd, yd = m.distort(xn, yn)
         u, v = m.fx * xd + m.cx, m.fy * yd + m.cy
 
+        # Fully inside the image: no truncation, no polygon clipping needed.
+        inside = valid & (u.min(axis=1) >= -0.5) & (u.max(axis=1) <= m.width - 0.5) \
+            & (v.min(axis=1) >= -0.5) & (v.max(axis=1) <= m.height - 0.5)
         rois, projected, truncation = [], [], []
         for j in range(len(sel)):
             roi, proj = (0, m.height, 0, m.width), None
@@ -131,7 +134,7 @@ class BoxAnnotator:
                 roi, proj = self._roi(u[j], v[j])
             rois.append(roi)
             projected.append(proj)
-            truncation.append(self._truncation(corners_c[j]))
+            truncation.append(0.0 if inside[j] else self._truncation(corners_c[j]))
 
         occlusion = [self._occlusion(mirror.instance_scene(int(iid)), int(iid), roi,
                                      instance, dirs_world, origin)

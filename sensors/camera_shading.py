@@ -76,11 +76,28 @@ class Shader:
         self._sun_row = self.sun_dir.reshape(1, 3)
         self._ones_row = np.ones((1, 3), np.float32)
         self._z_row = np.array([[0.0, 0.0, 1.0]], np.float32)
+        self._lut_colors: np.ndarray | None = None
+        self._lut: np.ndarray | None = None
+        self._lut_index = np.zeros(0, np.uint8)
+        self._idx = np.empty(n, np.uint8)
+        self._idx3 = np.empty((n, 1, 3), np.uint8)
+
+    def sky_intensity(self, dirs_world: np.ndarray) -> np.ndarray:
+        """(n,) sky brightness per pixel: 1 at and below the horizon, falling to
+        ``sky_zenith_gain`` at the zenith. Depends only on the camera's roll and pitch in
+        the world, so callers cache it while those stay put."""
+        n = len(dirs_world)
+        out = np.empty(n, np.float32)
+        cv2.transform(dirs_world.reshape(n, 1, 3), self._z_row, dst=out.reshape(n, 1, 1))
+        cv2.max(out, 0.0, dst=out)
+        out *= np.float32(self.lighting.sky_zenith_gain - 1.0)
+        out += np.float32(1.0)
+        return out
 
     def shade(self, instance: np.ndarray, t_hit: np.ndarray, normals: np.ndarray,
               dirs_world: np.ndarray, colors_linear: np.ndarray, out: np.ndarray,
               shadow_fn: Callable[[np.ndarray], np.ndarray] | None = None,
-              gain: np.ndarray | None = None) -> np.ndarray:
+              gain: np.ndarray | None = None, sky: np.ndarray | None = None) -> np.ndarray:
         """Shade one frame.
 
         Args:
@@ -97,6 +114,7 @@ class Shader:
                 shadows.
             gain: optional (n,) float32 per-pixel factor (exposure x vignetting), applied
                 here to one channel instead of three later.
+            sky: optional cached ``sky_intensity(dirs_world)``.
 
         Returns:
             ``out``.
@@ -125,22 +143,44 @@ class Shader:
         tmp += np.float32(lt.ambient * (1.0 - lt.ambient_tilt))
         nl *= np.float32(lt.sun)
         nl += tmp
-        # Sky pixels: brightness falls from the horizon to the zenith.
-        cv2.transform(dirs_world.reshape(n, 1, 3), self._z_row, dst=tmp.reshape(n, 1, 1))
-        cv2.max(tmp, 0.0, dst=tmp)
-        tmp *= np.float32(lt.sky_zenith_gain - 1.0)
-        tmp += np.float32(1.0)
-        np.copyto(nl, tmp, where=np.isinf(t_hit))
+        if sky is None:
+            sky = self.sky_intensity(dirs_world)
+        np.copyto(nl, sky, where=np.isinf(t_hit))
         if gain is not None:
             nl *= gain
         colors_linear[0] = self._sky
-        np.take(colors_linear, instance, axis=0, out=out)
+        self._albedo(colors_linear, instance, out)
         # cv2.multiply on a merged 3-channel intensity beats numpy's broadcast by ~2x.
         out3 = out.reshape(n, 1, 3)
         nl1 = nl.reshape(n, 1)
         cv2.merge([nl1, nl1, nl1], dst=self._nd3[:n])
         cv2.multiply(out3, self._nd3[:n], dst=out3)
         return out
+
+    def _albedo(self, colors: np.ndarray, instance: np.ndarray, out: np.ndarray) -> None:
+        """out[i] = colors[instance[i]].
+
+        A world has few distinct colours, so instances map to a uint8 colour index and
+        ``cv2.LUT`` expands it: 2.3 ms instead of 5.5 ms for ``np.take`` of float rows at
+        720p. Falls back to ``np.take`` beyond 256 colours.
+        """
+        if self._lut_colors is None or not np.array_equal(self._lut_colors, colors):
+            uniq, index = np.unique(colors, axis=0, return_inverse=True)
+            self._lut_colors = colors.copy()
+            self._lut = None
+            if len(uniq) <= 256:
+                self._lut = np.zeros((1, 256, 3), np.float32)
+                self._lut[0, : len(uniq)] = uniq
+                self._lut_index = index.reshape(-1).astype(np.uint8)
+        n = len(instance)
+        if self._lut is None:
+            np.take(colors, instance, axis=0, out=out)
+            return
+        idx = self._idx[:n]
+        np.take(self._lut_index, instance, out=idx)
+        idx3 = self._idx3[:n]
+        cv2.merge([idx.reshape(n, 1)] * 3, dst=idx3)
+        cv2.LUT(idx3, self._lut, dst=out.reshape(n, 1, 3))
 
 
 def encode_srgb(linear: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:

@@ -81,9 +81,14 @@ class BevRenderer:
             for obj in by_class.get(sem, []):
                 color = _bgr(np.asarray(w.materials.color_rgb[obj.instance_id]) * 255) \
                     if name in ("road", "lane_marking") else _bgr(CLASS_COLORS[sem])
-                tris = self.to_px(obj.vertices[obj.triangles][..., :2])
+                tri3 = obj.vertices[obj.triangles]
+                # Only faces seen from above: overlapping side/bottom faces would cancel out
+                # under fillPoly's even-odd rule.
+                nz = np.cross(tri3[:, 1] - tri3[:, 0], tri3[:, 2] - tri3[:, 0])[:, 2]
+                tris = self.to_px(tri3[nz > 1e-9][..., :2])
                 polys = np.round(tris * 16).astype(np.int32)
-                cv2.fillPoly(img, list(polys), color, lineType=cv2.LINE_AA, shift=4)
+                for poly in polys:
+                    cv2.fillConvexPoly(img, poly, color, lineType=cv2.LINE_AA, shift=4)
         return img
 
     def render(self, time_s: float | None = None) -> np.ndarray:

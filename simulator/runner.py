@@ -115,8 +115,8 @@ def run_scenario(scenario: Scenario, out_dir: Path, options: RunOptions | None =
 
 
 def _summary(world: World, scenario: Scenario, source: str, lane_changes: int) -> dict:
-    ego_lane = world.hdmap.lanes
-    route = [ego_lane[i].id for i in world.route]
+    route = [world.hdmap.lanes[i].id for i in world.route]
+    progress = world.route_progress()
     return {
         "scenario": scenario.name,
         "scenario_file": source,
@@ -131,9 +131,10 @@ def _summary(world: World, scenario: Scenario, source: str, lane_changes: int) -
         "lane_changes": lane_changes,
         "ego_route": {
             "lanes": route,
-            "length_m": round(world.spawner.route_length_m, 3),
-            "progress": round(world.route_progress(), 4),
-            "reached": bool(world.route_progress() >= 0.999),
+            "length_m": round(world.spawner.route_length_m, 3) if progress is not None
+            else None,
+            "progress": None if progress is None else round(progress, 4),
+            "reached": None if progress is None else bool(progress >= 0.999),
         },
         "traffic_lights": world.light_states(),
         "props": len(world.props),

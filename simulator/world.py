@@ -343,17 +343,16 @@ class World:
     def light_states(self) -> dict[str, dict[str, str]]:
         return self.signals.snapshot()
 
-    def route_progress(self) -> float:
-        """Fraction of the ego route's length driven (0-1)."""
+    def route_progress(self) -> float | None:
+        """Fraction of the ego route driven (0-1); None when the ego has no destination."""
+        if self.scenario.ego.destination is None:
+            return None
         total = self.spawner.route_length_m
         if total <= 0:
             return 1.0
-        done = sum(self.lanes.length_m[lane] for lane in self.route[:self.route_index])
-        lane = self.traffic.lane[EGO]
-        if lane != NO_LANE and self.route_index < len(self.route):
-            done += self.traffic.s[EGO] - (self.spawner.route_start_s
-                                           if self.route_index == 0 else 0.0)
-        return float(np.clip((done - 0.0) / total, 0.0, 1.0))
+        k = min(self.route_index, len(self.route) - 1)
+        done = self.spawner.route_offsets[k] + self.traffic.s[EGO] - self.spawner.route_start_s
+        return float(np.clip(done / total, 0.0, 1.0))
 
     def close(self) -> None:
         """Release the pybullet client."""
