@@ -229,7 +229,10 @@ class Spawner:
         w = self.world
         tr = w.traffic
         on_last = w.route_index == len(w.route) - 1
-        tr.stop_at_s[EGO] = self.destination_s if on_last else np.inf
+        # The stop point is for the front bumper (IDM stops ~1 m short of it): place it so
+        # the ego's centre comes to rest at the destination.
+        stop = self.destination_s + w.params.length_m[EGO] / 2 + 1.0
+        tr.stop_at_s[EGO] = stop if on_last else np.inf
         if not on_last and tr.next_lane[EGO] == NO_LANE:
             # Waiting for a lane change the route needs: do not run off the lane's end.
             tr.stop_at_s[EGO] = w.lanes.length_m[tr.lane[EGO]] - 5.0

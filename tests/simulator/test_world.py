@@ -65,7 +65,7 @@ def test_default_scenario_60_s_without_collisions() -> None:
     with World(sc) as w:
         _run(w, 60.0)
         assert w.collisions == []
-        assert w.route_progress() == 1.0        # the ego completed its right turn
+        assert w.route_progress() > 0.999       # the ego completed its right turn
         assert w.lane_change_count > 0          # MOBIL was active
         assert w.traffic.active.sum() >= 45     # NPCs keep re-entering the map
 
