@@ -25,16 +25,11 @@ from sensors.base import Measurement, MountedSensor, register
 from sensors.camera_gt import BoxAnnotator
 from sensors.camera_model import R_SENSOR_FROM_OPTICAL, CameraModel
 from sensors.camera_noise import CameraNoiseModel, image_flow, motion_blur
-from sensors.camera_shading import Lighting, Shader, encode_srgb, linear_colors
+from sensors.camera_shading import Lighting, Shader, SunShadows, encode_srgb, linear_colors
 
 log = logging.getLogger(__name__)
 
 _INVALID = np.uint32(o3d.t.geometry.RaycastingScene.INVALID_ID)
-# Shadow-ray origins are pulled back towards the camera by this much (relative + absolute)
-# so they start in front of the surface they left.
-_SHADOW_BACKOFF_REL = 1e-4
-_SHADOW_BACKOFF_M = 0.01
-_FAR_AWAY_M = 1.0e6
 # Shadow rays ignore geometry lying entirely below this height (roads, markings, kerbs):
 # it can cast shadows at most ~this long, and leaving it out makes shadow rays ~20 % cheaper.
 _SHADOW_CASTER_MIN_M = 0.2
@@ -64,12 +59,10 @@ class Camera(MountedSensor):
         self._dirs_w3 = np.empty((n, 1, 3), np.float32)
         self._orig3 = np.empty((n, 1, 3), np.float32)
         self._rays = np.empty((n, 6), np.float32)
-        self._shadow_rays = np.empty((n, 6), np.float32)
-        self._t_shadow = np.empty(n, np.float32)
         self._linear = np.empty((n, 3), np.float32)
         self.lighting = Lighting.from_angles(config.sun_azimuth_deg, config.sun_elevation_deg)
         self._sun = np.asarray(self.lighting.sun_dir, np.float32)
-        self._shadow_rays[:, 3:] = self._sun  # constant: only the origins change
+        self.shadows = SunShadows(h, w, self._sun)
         self.shader = Shader(n, self.lighting)
         self._sky_key = b""
         self._sky = np.ones(n, np.float32)
@@ -102,6 +95,7 @@ class Camera(MountedSensor):
         semantic = np.take(materials.semantic, instance)
 
         colors = linear_colors(materials.color_rgb)
+        dirs_w = self._dirs_w3.reshape(-1, 3)
         shadow_fn = None
         if cfg.shadows and scene is not None:
             casters, _ = mirror.merged_scene(world.ego_instance_id, _SHADOW_CASTER_MIN_M)
@@ -109,9 +103,9 @@ class Camera(MountedSensor):
             def shadow_fn(sun_factor: np.ndarray) -> np.ndarray:
                 if casters is None:
                     return np.zeros(len(sun_factor), bool)
-                return self._shadow(casters, sun_factor, t_hit, origin)
+                return self.shadows.blocked(casters, sun_factor, t_hit, dirs_w, instance,
+                                            origin)
         gain = self.noise_model.gain_map if self.noise_model is not None else None
-        dirs_w = self._dirs_w3.reshape(-1, 3)
         sky_key = rot_wo[2].tobytes()  # the sky gradient depends on roll and pitch only
         if sky_key != self._sky_key:
             self._sky, self._sky_key = self.shader.sky_intensity(dirs_w), sky_key
@@ -154,27 +148,6 @@ class Camera(MountedSensor):
         res = scene.cast_rays(o3d.core.Tensor.from_numpy(self._rays))
         return (res["t_hit"].numpy(), res["primitive_ids"].numpy(),
                 res["primitive_normals"].numpy())
-
-    def _shadow(self, scene: o3d.t.geometry.RaycastingScene, sun_factor: np.ndarray,
-                t_hit: np.ndarray, origin: np.ndarray) -> np.ndarray:
-        """True where a surface point cannot see the sun (meaningful where lit).
-
-        One shadow ray per pixel, without gathering the lit pixels (gather + scatter cost
-        more than the extra rays): pixels that are not lit get an origin far outside the
-        scene, which Embree rejects at the root of its BVH.
-        """
-        n = len(t_hit)
-        tp = self._t_shadow
-        np.multiply(t_hit, np.float32(1.0 - _SHADOW_BACKOFF_REL), out=tp)
-        tp -= np.float32(_SHADOW_BACKOFF_M)
-        np.copyto(tp, np.float32(_FAR_AWAY_M), where=sun_factor <= 0.0)
-        t1 = tp.reshape(n, 1)
-        cv2.merge([t1, t1, t1], dst=self._orig3)
-        cv2.multiply(self._dirs_w3, self._orig3, dst=self._orig3)
-        cv2.add(self._orig3, tuple(float(c) for c in origin) + (0.0,), dst=self._orig3)
-        cv2.mixChannels([self._orig3], [self._shadow_rays.reshape(n, 1, 6)],
-                        [0, 0, 1, 1, 2, 2])
-        return scene.test_occlusions(o3d.core.Tensor.from_numpy(self._shadow_rays)).numpy()
 
     def _apply_noise(self, linear: np.ndarray, depth: np.ndarray, pose: Any,
                      rot_wo: np.ndarray) -> np.ndarray:

@@ -14,11 +14,17 @@ from dataclasses import dataclass
 
 import cv2
 import numpy as np
+import open3d as o3d
 
 # Display gamma. 2.0 rather than sRGB's ~2.2: the encode is then one sqrt instead of a
 # pow (0.9 ms vs 3.4 ms at 720p), and materials still reproduce their nominal colour when
 # fully lit, because colours are linearised with the same gamma.
 GAMMA = 2.0
+# Shadow-ray origins are pulled back towards the camera by this much (relative + absolute)
+# so they start in front of the surface they left.
+_SHADOW_BACKOFF_REL = 1e-4
+_SHADOW_BACKOFF_M = 0.01
+_FAR_AWAY_M = 1.0e6
 
 
 @dataclass(frozen=True)
@@ -193,3 +199,100 @@ def encode_srgb(linear: np.ndarray, out: np.ndarray | None = None) -> np.ndarray
     cv2.sqrt(flat, dst=flat)  # GAMMA == 2
     # convertScaleAbs rounds and saturates (values > 1) to uint8 in one SIMD pass.
     return cv2.convertScaleAbs(linear, dst=out, alpha=255.0)
+
+
+class SunShadows:
+    """Which pixels' surface points cannot see the sun, by shadow rays.
+
+    Adaptive: shadow rays go first to every second pixel of every second row (a quarter of
+    the pixels). A pixel inside a 2x2-sample cell whose four samples are lit, hit the same
+    instance as the pixel and agree (all shadowed or all in the sun) takes their answer;
+    every other lit pixel (shadow edges, object edges) gets its own ray. That is ~35 % of
+    the rays of a full pass with identical results except for shadow details thinner than
+    two pixels that fall entirely between samples.
+
+    Args:
+        height, width: image size [px].
+        sun_dir: (3,) unit vector towards the sun, world frame.
+        adaptive: False casts one ray per lit pixel (the reference).
+    """
+
+    def __init__(self, height: int, width: int, sun_dir: np.ndarray, adaptive: bool = True):
+        self.h, self.w = height, width
+        self.adaptive = adaptive and height >= 4 and width >= 4
+        n = height * width
+        self._rays = np.empty((n, 6), np.float32)
+        self._rays[:, 3:] = np.asarray(sun_dir, np.float32)  # constant: only origins change
+        self._t = np.empty(n, np.float32)
+        self._pts = np.empty((n, 1, 3), np.float32)
+
+    def blocked(self, scene: o3d.t.geometry.RaycastingScene, sun_factor: np.ndarray,
+                t_hit: np.ndarray, dirs_world: np.ndarray, instance: np.ndarray,
+                origin: np.ndarray) -> np.ndarray:
+        """(n,) bool, True where the sun is blocked; only meaningful where ``sun_factor`` > 0.
+
+        Args:
+            scene: the shadow casters.
+            sun_factor: (n,) max(0, n.l), 0 where nothing was hit.
+            t_hit: (n,) primary hit distances [m]; dirs_world: (n, 3) unit rays.
+            instance: (n,) instance ids of the primary hits.
+            origin: camera position [m].
+        """
+        lit = sun_factor > 0.0
+        if not self.adaptive:
+            return self._cast(scene, t_hit, dirs_world, lit, origin)
+        h, w = self.h, self.w
+        lit2d, inst2d = lit.reshape(h, w), instance.reshape(h, w)
+        s_lit = np.ascontiguousarray(lit2d[::2, ::2])
+        s_inst = inst2d[::2, ::2]
+        s_blk = self._cast(scene, np.ascontiguousarray(t_hit.reshape(h, w)[::2, ::2]),
+                           np.ascontiguousarray(dirs_world.reshape(h, w, 3)[::2, ::2]),
+                           s_lit, origin).reshape(s_lit.shape) & s_lit
+        # Cells between four samples whose answer carries over to the pixels inside.
+        a, b, c, d = (np.s_[:-1, :-1], np.s_[1:, :-1], np.s_[:-1, 1:], np.s_[1:, 1:])
+        ok = s_lit[a] & s_lit[b] & s_lit[c] & s_lit[d]
+        ok &= (s_inst[a] == s_inst[b]) & (s_inst[a] == s_inst[c]) & (s_inst[a] == s_inst[d])
+        ok &= (s_blk[a] == s_blk[b]) & (s_blk[a] == s_blk[c]) & (s_blk[a] == s_blk[d])
+        cell_ok = self._upsample(ok.view(np.uint8))
+        cell_blk = self._upsample(s_blk[a].view(np.uint8))
+        cell_inst = self._upsample(np.ascontiguousarray(s_inst[a]))
+        known = cell_ok.view(bool) & (inst2d == cell_inst) & lit2d
+        blocked = cell_blk.view(bool) & known
+        known[::2, ::2] = True                       # the samples themselves
+        blocked[::2, ::2] = s_blk
+        todo = np.flatnonzero(lit & ~known.reshape(-1))
+        if len(todo):
+            blocked.reshape(-1)[todo] = self._cast(
+                scene, t_hit[todo], np.take(dirs_world, todo, axis=0),
+                np.ones(len(todo), bool), origin)
+        return blocked.reshape(-1)
+
+    def _upsample(self, cells: np.ndarray) -> np.ndarray:
+        """(H2-1, W2-1) cell values -> (H, W): pixel (i, j) gets cell (i // 2, j // 2);
+        pixels past the last full cell get 0."""
+        h2, w2 = (self.h + 1) // 2, (self.w + 1) // 2
+        full = np.zeros((h2, w2), cells.dtype)
+        full[:-1, :-1] = cells
+        big = cv2.resize(full, (2 * w2, 2 * h2), interpolation=cv2.INTER_NEAREST)
+        return big[: self.h, : self.w]
+
+    def _cast(self, scene: o3d.t.geometry.RaycastingScene, t_hit: np.ndarray,
+              dirs: np.ndarray, lit: np.ndarray, origin: np.ndarray) -> np.ndarray:
+        """Shadow rays from the hit points of ``m`` camera rays; True where blocked.
+
+        No gather of the lit pixels: the others get an origin far outside the scene,
+        which Embree rejects at the root of its BVH (cheaper than gather + scatter).
+        """
+        m = t_hit.size
+        t = self._t[:m]
+        np.multiply(t_hit.reshape(m), np.float32(1.0 - _SHADOW_BACKOFF_REL), out=t)
+        t -= np.float32(_SHADOW_BACKOFF_M)
+        np.copyto(t, np.float32(_FAR_AWAY_M), where=~lit.reshape(m))
+        pts = self._pts[:m]
+        t1 = t.reshape(m, 1)
+        cv2.merge([t1, t1, t1], dst=pts)
+        cv2.multiply(dirs.reshape(m, 1, 3), pts, dst=pts)
+        cv2.add(pts, tuple(float(c) for c in origin) + (0.0,), dst=pts)
+        rays = self._rays[:m]
+        cv2.mixChannels([pts], [rays.reshape(m, 1, 6)], [0, 0, 1, 1, 2, 2])
+        return scene.test_occlusions(o3d.core.Tensor.from_numpy(rays)).numpy()

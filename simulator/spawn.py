@@ -87,6 +87,7 @@ class Spawner:
         end_s = self.destination_s if np.isfinite(self.destination_s) else \
             w.lanes.length_m[route[-1]]
         self.route_length_m = offsets[-1] + end_s - s0
+        w.route, w.route_index = route, 0
         self._place(EGO, start, s0, ego.speed_mps)
         return route
 
@@ -167,8 +168,7 @@ class Spawner:
         w = self.world
         succ = w.lanes.successors[lane]
         if i == EGO:
-            k = w.route_index if hasattr(w, "route_index") else 0
-            route = getattr(w, "route", [lane])
+            k, route = w.route_index, w.route
             if k + 1 < len(route) and route[k + 1] in succ:
                 return int(route[k + 1])
             if k + 1 < len(route) or np.isfinite(self.destination_s):

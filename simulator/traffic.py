@@ -8,13 +8,12 @@ and pure pursuit. Nothing here loops over vehicles.
 
 from __future__ import annotations
 
-from typing import NamedTuple
-
 import numpy as np
 
 from agents.controllers import pure_pursuit_steer
 from agents.idm import idm_acceleration
 from agents.mobil import LEFT, NO_CHANGE, RIGHT, choose_side, mobil_decision
+from simulator.junction_rules import NearJunction, clearing_stops, give_way_stops
 from simulator.lanes import LaneArrays
 from simulator.signals import RED, YELLOW
 
@@ -26,19 +25,6 @@ _LANE_CHANGE_DONE_M = 0.8    # |d| below which a lane change no longer blocks th
 _NO_CHANGE_AFTER_JUNCTION_M = 15.0
 _MAX_BRAKE_MPS2 = 10.0       # commands beyond this are saturated by the tyres anyway
 _JUNCTION_HORIZON_M = 80.0    # junction rules are evaluated for cars this close to one
-_WAIT_BEFORE_CONFLICT_M = 4.0  # a giving-way car waits this far before the conflict point
-
-
-class _Near(NamedTuple):
-    """The vehicles near a junction, as arrays (subset of the fleet)."""
-
-    lane: np.ndarray
-    s: np.ndarray
-    half: np.ndarray
-    next_lane: np.ndarray
-    speed: np.ndarray
-    max_accel: np.ndarray
-    gap_acceptance: np.ndarray
 
 
 class DriverArrays:
@@ -363,6 +349,7 @@ class TrafficLogic:
         return np.where(has, now, 0.0), np.where(has, after, 0.0)
 
     # ------------------------------------------------------------------ yielding
+
     def junction_stops(self, speed: np.ndarray, light_states: np.ndarray) -> np.ndarray:
         """Stop distances from junction rules (give way, occupied or clearing conflict zones)
         for all vehicles; only those on connectors or close to a junction are evaluated."""
@@ -374,111 +361,9 @@ class TrafficLogic:
         stop = np.full(len(speed), np.inf)
         if len(sub) == 0:
             return stop
-        v = _Near(self.lane[sub], self.s[sub], self.half_length_m[sub], self.next_lane[sub],
+        v = NearJunction(self.lane[sub], self.s[sub], self.half_length_m[sub], self.next_lane[sub],
                   speed[sub], self.drivers.max_accel_mps2[sub],
                   self.drivers.gap_acceptance_s[sub])
-        stop[sub] = np.minimum(self._yield_stops(v, light_states), self._clearing_stops(v))
+        stop[sub] = np.minimum(give_way_stops(self.lanes, v, light_states),
+                               clearing_stops(self.lanes, v))
         return stop
-
-    def _lane_use(self, v: _Near) -> tuple[np.ndarray, np.ndarray]:
-        """Per lane (plus a dummy last entry for -1): has a near vehicle on it / as next."""
-        n = self.lanes.count + 1
-        occ = np.zeros(n, bool)
-        nxt = np.zeros(n, bool)
-        occ[v.lane] = True
-        nxt[v.next_lane] = True
-        return occ, nxt
-
-    def _yield_stops(self, v: _Near, light_states: np.ndarray) -> np.ndarray:
-        """Distance to stop for vehicles that must give way at a conflict (else ``inf``).
-
-        A vehicle approaching or on a connector that yields (left turns yield to oncoming
-        straight and right movements, right turns to straight ones merging into their lane)
-        waits before the conflict point while a priority vehicle would arrive there within
-        the driver's gap-acceptance time (arrival time assumes the priority driver
-        accelerates at its maximum from its current speed). And any vehicle, priority or
-        not, stops before a conflict point that another vehicle occupies. Evaluated as
-        (conflicts x vehicles) matrices, no loops.
-        """
-        la = self.lanes
-        n = len(v.s)
-        occ, nxt = self._lane_use(v)
-        # Only conflicts with someone on (or about to enter) the yielding connector and
-        # someone on the priority connector or its approach matter.
-        rows = np.flatnonzero((occ[la.yield_lane] | nxt[la.yield_lane])
-                              & (occ[la.prio_lane] | occ[la.prio_pred]))
-        if not len(rows):
-            return np.full(n, np.inf)
-        lane, s, half = v.lane[None, :], v.s[None, :], v.half[None, :]
-        to_end = la.length_m[np.maximum(v.lane, 0)][None, :] - s - half - 1.0
-        stop = np.full((len(rows), n), np.inf)
-        prio_pred = la.prio_pred[rows]
-        # --- priority side
-        p_lane, p_in = la.prio_lane[rows, None], la.prio_entry[rows, None]
-        p_out = la.prio_exit[rows, None]
-        p_pred = prio_pred[:, None]
-        on_p = (lane == p_lane) & (s - half < p_out)
-        pred_go = (light_states[np.maximum(prio_pred, 0)] != RED)[:, None] & (p_pred >= 0)
-        approaching = (lane == p_pred) & (v.next_lane[None, :] == p_lane) & pred_go
-        d_p = np.where(on_p, p_in - s - half, np.where(
-            approaching, la.length_m[np.maximum(prio_pred, 0)][:, None] - s - half + p_in,
-            np.inf))
-        a = v.max_accel[None, :]
-        u = v.speed[None, :]
-        t_p = np.where(d_p > 0, (np.sqrt(u * u + 2.0 * a * np.maximum(d_p, 0.0)) - u) / a, 0.0)
-        threat = np.where(on_p | approaching, t_p, np.inf).min(axis=1)       # (conflicts,)
-        # --- yielding side: wait with the front bumper just before the conflict zone
-        y_lane, y_in = la.yield_lane[rows, None], la.yield_entry[rows, None]
-        y_out = la.yield_exit[rows, None]
-        wait_at = y_in - _WAIT_BEFORE_CONFLICT_M - half      # station of the wait point
-        # Past the wait point a car can still stop just short of the zone; once its front is
-        # at the zone it is committed and clears it.
-        on_y = (lane == y_lane) & (s + half < y_in - 0.3)
-        stop_at = np.where(s <= wait_at + 0.5, wait_at, y_in - 0.5 - half)
-        # Turners pull into the junction and wait at the wait point; only where that point
-        # would lie before the connector starts do they wait at the stop line.
-        entering = (v.next_lane[None, :] == y_lane) & (wait_at < 0.0)
-        needs = (on_y | entering) & (threat[:, None] < v.gap_acceptance[None, :])
-        d_y = np.where(on_y, stop_at - s, to_end)
-        stop = np.where(needs, d_y, stop)
-        # The priority side stops before a zone that a turner occupies.
-        occupied = ((lane == y_lane) & (s + half > y_in) & (s - half < y_out)).any(axis=1)
-        wait_p = np.where(on_p & (p_in - s - half > 1.0), p_in - s - half - _WAIT_BEFORE_CONFLICT_M,
-                          np.where(approaching, to_end, np.inf))
-        stop = np.where(occupied[:, None] & (wait_p > -1.0), np.minimum(stop, wait_p), stop)
-        return stop.min(axis=0)
-
-    def _clearing_stops(self, v: _Near) -> np.ndarray:
-        """Stops for conflict points that another vehicle occupies or is about to cross.
-
-        For every directed conflict (lane a vs lane b): a vehicle before the conflict on a,
-        or about to enter a, stops while a vehicle on b is inside the conflict zone. A
-        vehicle about to enter a also waits while a vehicle of the other signal phase is on
-        b before the conflict (it is clearing the junction after its light turned red).
-        """
-        la = self.lanes
-        occ, nxt = self._lane_use(v)
-        # Only conflicts with someone on lane b and someone on (or entering) lane a matter.
-        rows = np.flatnonzero(occ[la.conf_other] & (occ[la.conf_lane] | nxt[la.conf_lane]))
-        if not len(rows):
-            return np.full(len(v.s), np.inf)
-        lane, s, half = v.lane[None, :], v.s[None, :], v.half[None, :]
-        a_lane, a_in = la.conf_lane[rows, None], la.conf_entry[rows, None]
-        b_lane = la.conf_other[rows, None]
-        b_in, b_out = la.conf_other_entry[rows, None], la.conf_other_exit[rows, None]
-        on_b = lane == b_lane
-        in_zone = (on_b & (s + half > b_in) & (s - half < b_out)).any(axis=1)
-        before = (on_b & (s - half < b_out)).any(axis=1)
-        clearing = before & ~la.conf_same_phase[rows]
-        on_a = lane == a_lane
-        entering = (lane == la.conf_pred[rows, None]) & (v.next_lane[None, :] == a_lane)
-        lane_len = la.length_m[np.maximum(v.lane, 0)][None, :]
-        to_end = lane_len - s - half - 1.0
-        # Front bumper to the zone entry, on the connector or from the lane before it.
-        to_zone = np.where(on_a, a_in - s - half,
-                           np.where(entering, lane_len - s - half + a_in, np.inf))
-        must = (in_zone | clearing)[:, None] & (to_zone > 0.3)
-        # Wait at the stop line if still possible, else just short of the zone.
-        wait = np.where(entering & (to_end > -0.5), to_end, to_zone - 0.5)
-        wait = np.where(must, wait, np.inf)
-        return wait.min(axis=0)

@@ -32,7 +32,7 @@ from simulator.road_meshes import build_road_objects
 from simulator.semantics import DEFAULT_MATERIALS, SEMANTIC_CLASSES, MaterialInfo
 from simulator.signals import SignalTable
 from simulator.spawn import Spawner
-from simulator.traffic import NO_LANE, DriverArrays, TrafficLogic
+from simulator.traffic import DriverArrays, TrafficLogic
 
 log = logging.getLogger(__name__)
 
@@ -137,8 +137,9 @@ class World:
                                     self.params.length_m)
         self.traffic.lane_change_allowed[EGO] = False
         self.spawner = Spawner(self, npc_rngs)
-        self.route = self.spawner.place_ego()
+        self.route: list[int] = []
         self.route_index = 0
+        self.spawner.place_ego()   # sets route and route_index
         self.spawner.place_npcs()
 
         # --- collisions, bookkeeping

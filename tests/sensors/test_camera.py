@@ -241,3 +241,14 @@ def test_previews():
     x0, y0, _, _ = (int(v) for v in m.gt["boxes"][0]["box_2d"])
     assert (boxed[y0 + 1:, x0] != cv2.cvtColor(m.data["rgb"], cv2.COLOR_RGB2BGR)[y0 + 1:, x0]
             ).any()
+
+
+def test_adaptive_shadow_rays_match_one_ray_per_pixel():
+    cam = make_camera(321, 241, sun_azimuth_deg=135.0, sun_elevation_deg=45.0)  # odd sizes
+    world = _shadow_world()
+    world.add_box("pole", (15.0, -3.0), (0.3, 0.3, 6.0))
+    adaptive = cam.capture(world, 0.0).data["rgb"]
+    cam.shadows.adaptive = False
+    exact = cam.capture(world, 0.0).data["rgb"]
+    differ = (adaptive != exact).any(axis=2)
+    assert differ.mean() < 0.002
