@@ -68,12 +68,25 @@ class Camera(MountedSensor):
         self._sky = np.ones(n, np.float32)
         self.annotator = BoxAnnotator(self.model)
         self.noise_model = CameraNoiseModel(self.noise, zfac) if self.noise else None
-        grid = self.model.normalized_grid().astype(np.float32)
-        self._xn, self._yn = grid[..., 0], grid[..., 1]
+        # Normalized pinhole coordinates per pixel (motion blur's flow field).
+        self._xn = (dirs[:, 0] / dirs[:, 2]).reshape(h, w)
+        self._yn = (dirs[:, 1] / dirs[:, 2]).reshape(h, w)
+        log.debug("camera %s: %dx%d, K=%s, distortion=%s", self.name, w, h,
+                  self.model.K.tolist(), self.model.distortion.tolist())
 
     # ------------------------------------------------------------------ capture
     def capture(self, world: Any, t: float) -> Measurement:
-        """Render the camera at simulation time ``t`` [s]."""
+        """Render the camera at simulation time ``t`` [s].
+
+        Returns:
+            A ``Measurement`` whose ``pose`` is the sensor frame (x forward, y left, z up)
+            and with ``data["rgb"]`` (H, W, 3) uint8 RGB (noisy if noise is on) and ``gt``:
+            ``depth_m`` (H, W) float32 z-depth along the optical axis (``inf``: nothing
+            hit), ``semantic`` (H, W) uint8, ``instance`` (H, W) int32 (0: nothing),
+            ``intrinsics`` K (3, 3), ``distortion`` (5,) k1 k2 p1 p2 k3,
+            ``world_from_camera`` (4, 4) pose of the optical frame (x right, y down,
+            z forward) and ``boxes`` (list of dicts, see ``sensors.camera_gt``).
+        """
         cfg = self.config
         h, w = cfg.height, cfg.width
         pose = self.sensor_pose(world, t)

@@ -124,48 +124,62 @@ class BoxAnnotator:
         xd, yd = m.distort(xn, yn)
         u, v = m.fx * xd + m.cx, m.fy * yd + m.cy
 
+        u0, u1, v0, v1 = u.min(axis=1), u.max(axis=1), v.min(axis=1), v.max(axis=1)
         # Fully inside the image: no truncation, no polygon clipping needed.
-        inside = valid & (u.min(axis=1) >= -0.5) & (u.max(axis=1) <= m.width - 0.5) \
-            & (v.min(axis=1) >= -0.5) & (v.max(axis=1) <= m.height - 0.5)
-        rois, projected, truncation = [], [], []
-        for j in range(len(sel)):
-            roi, proj = (0, m.height, 0, m.width), None
-            if valid[j]:
-                roi, proj = self._roi(u[j], v[j])
-            rois.append(roi)
-            projected.append(proj)
-            truncation.append(0.0 if inside[j] else self._truncation(corners_c[j]))
+        inside = valid & (u0 >= -0.5) & (u1 <= m.width - 0.5) & (v0 >= -0.5) \
+            & (v1 <= m.height - 0.5)
+        onscreen = valid & (u1 >= -0.5) & (v1 >= -0.5) & (u0 <= m.width - 0.5) \
+            & (v0 <= m.height - 0.5)
+        proj = np.stack([np.clip(u0, -0.5, m.width - 0.5), np.clip(v0, -0.5, m.height - 0.5),
+                         np.clip(u1, -0.5, m.width - 0.5), np.clip(v1, -0.5, m.height - 0.5)],
+                        axis=1)
+        # Pixel regions: the projection's bounding box plus a pixel (full image if unknown).
+        r0 = np.where(onscreen, np.maximum(np.floor(v0) - 1, 0), 0).astype(int).tolist()
+        r1 = np.where(onscreen, np.minimum(np.ceil(v1) + 2, m.height), m.height).astype(
+            int).tolist()
+        c0 = np.where(onscreen, np.maximum(np.floor(u0) - 1, 0), 0).astype(int).tolist()
+        c1 = np.where(onscreen, np.minimum(np.ceil(u1) + 2, m.width), m.width).astype(
+            int).tolist()
 
-        occlusion = [self._occlusion(mirror.instance_scene(int(iid)), int(iid), roi,
-                                     instance, dirs_world, origin)
-                     for iid, roi in zip(ids, rois)]
+        # 3D boxes in the optical frame, all at once.
         rot_ow = rot_wo.T
+        center_c = ((centers - origin) @ rot_wo).tolist()
+        bottom_c = ((centers - origin - sizes * [0.0, 0.0, 0.5]) @ rot_wo).tolist()
+        cy, sy = np.cos(yaws), np.sin(yaws)
+        rot_wb = np.zeros((len(sel), 3, 3))
+        rot_wb[:, 0, 0], rot_wb[:, 0, 1], rot_wb[:, 1, 0], rot_wb[:, 1, 1] = cy, -sy, sy, cy
+        rot_wb[:, 2, 2] = 1.0
+        rot_cb = np.einsum("ij,bjk->bik", rot_ow, rot_wb)
+        # KITTI rotation_y: heading (the box x axis) = (cos ry, 0, -sin ry), optical frame.
+        rot_y = np.arctan2(-rot_cb[:, 2, 0], rot_cb[:, 0, 0]).tolist()
+        rot_cb_l, centers_l, sizes_l = rot_cb.tolist(), centers.tolist(), sizes.tolist()
+        proj_l = proj.tolist()
+
         out = []
         for j, box in enumerate(sel):
             iid = int(ids[j])
-            c, s = np.cos(yaws[j]), np.sin(yaws[j])
-            rot_cb = rot_ow @ np.array([[c, -s, 0.0], [s, c, 0.0], [0.0, 0.0, 1.0]])
-            heading = rot_cb[:, 0]
-            bottom = centers[j] - np.array([0.0, 0.0, sizes[j, 2] / 2.0])
+            roi = (r0[j], r1[j], c0[j], c1[j])
+            box_2d, occlusion = self._region_stats(mirror.instance_scene(iid), iid, roi,
+                                                   int(counts[iid]), instance, dirs_world,
+                                                   origin)
             sem = int(box.semantic)
             out.append({
                 "instance_id": iid,
                 "semantic": sem,
                 "class_name": CLASS_NAMES[sem] if sem < len(CLASS_NAMES) else str(sem),
                 "name": box.name,
-                "box_2d": self._mask_box(instance, iid, rois[j], int(counts[iid])),
-                "box_2d_projected": projected[j],
+                "box_2d": box_2d,
+                "box_2d_projected": proj_l[j] if onscreen[j] else None,
                 "visible_pixels": int(counts[iid]),
-                "truncation": truncation[j],
-                "occlusion": float(occlusion[j]),
-                "center_world": centers[j].tolist(),
-                "size_lwh": sizes[j].tolist(),
+                "truncation": 0.0 if inside[j] else self._truncation(corners_c[j]),
+                "occlusion": occlusion,
+                "center_world": centers_l[j],
+                "size_lwh": sizes_l[j],
                 "yaw_world": float(yaws[j]),
-                "center_cam": (rot_ow @ (centers[j] - origin)).tolist(),
-                "bottom_center_cam": (rot_ow @ (bottom - origin)).tolist(),
-                # KITTI rotation_y: heading = (cos ry, 0, -sin ry) in the optical frame.
-                "rotation_y": float(np.arctan2(-heading[2], heading[0])),
-                "rotation_cam": rot_cb.tolist(),
+                "center_cam": center_c[j],
+                "bottom_center_cam": bottom_c[j],
+                "rotation_y": rot_y[j],
+                "rotation_cam": rot_cb_l[j],
             })
         return out
 
@@ -183,42 +197,23 @@ class BoxAnnotator:
         trunc = 1.0 - inside / area
         return 0.0 if trunc < 1e-5 else float(min(trunc, 1.0))  # float32 area round-off
 
-    def _roi(self, u: np.ndarray, v: np.ndarray
-             ) -> tuple[tuple[int, int, int, int], list[float] | None]:
-        """Pixel region (r0, r1, c0, c1) around projected points, and their clipped bbox."""
-        m = self.model
-        u0, u1, v0, v1 = u.min(), u.max(), v.min(), v.max()
-        if u1 < -0.5 or v1 < -0.5 or u0 > m.width - 0.5 or v0 > m.height - 0.5:
-            return (0, m.height, 0, m.width), None
-        proj = [float(min(max(u0, -0.5), m.width - 0.5)),
-                float(min(max(v0, -0.5), m.height - 0.5)),
-                float(min(max(u1, -0.5), m.width - 0.5)),
-                float(min(max(v1, -0.5), m.height - 0.5))]
-        roi = (max(0, int(np.floor(v0)) - 1), min(m.height, int(np.ceil(v1)) + 2),
-               max(0, int(np.floor(u0)) - 1), min(m.width, int(np.ceil(u1)) + 2))
-        return roi, proj
-
     @staticmethod
-    def _mask_box(instance: np.ndarray, iid: int, roi: tuple[int, int, int, int],
-                  visible: int) -> list[float]:
+    def _region_stats(scene: o3d.t.geometry.RaycastingScene | None, iid: int,
+                      roi: tuple[int, int, int, int], visible: int, instance: np.ndarray,
+                      dirs_world: np.ndarray, origin: np.ndarray) -> tuple[list[float], float]:
+        """The visible mask's 2D box, and the occlusion (1 - visible / unoccluded) counted
+        on (a sub-grid of) the rays of the object's region."""
         r0, r1, c0, c1 = roi
         mask = instance[r0:r1, c0:c1] == iid
         if int(np.count_nonzero(mask)) != visible:  # region missed pixels: search all
-            r0, c0 = 0, 0
+            r0, r1, c0, c1 = 0, instance.shape[0], 0, instance.shape[1]
             mask = instance == iid
         rows = np.flatnonzero(mask.any(axis=1))
         cols = np.flatnonzero(mask.any(axis=0))
-        return [float(c0 + cols[0]), float(r0 + rows[0]), float(c0 + cols[-1]),
-                float(r0 + rows[-1])]
-
-    @staticmethod
-    def _occlusion(scene: o3d.t.geometry.RaycastingScene | None, iid: int,
-                   roi: tuple[int, int, int, int], instance: np.ndarray,
-                   dirs_world: np.ndarray, origin: np.ndarray) -> float:
-        """1 - visible / unoccluded, on (a sub-grid of) the rays of the object's region."""
+        box_2d = [float(c0 + cols[0]), float(r0 + rows[0]), float(c0 + cols[-1]),
+                  float(r0 + rows[-1])]
         if scene is None:
-            return 0.0
-        r0, r1, c0, c1 = roi
+            return box_2d, 0.0
         step = max(1, int(np.ceil(np.sqrt((r1 - r0) * (c1 - c0) / MAX_OCCLUSION_SAMPLES))))
         d = dirs_world[r0:r1:step, c0:c1:step]
         rays = np.empty(d.shape[:2] + (6,), np.float32)
@@ -227,6 +222,7 @@ class BoxAnnotator:
         hits = scene.test_occlusions(o3d.core.Tensor.from_numpy(rays)).numpy()
         unoccluded = int(np.count_nonzero(hits))
         if unoccluded == 0:
-            return 0.0
-        visible = int(np.count_nonzero(hits & (instance[r0:r1:step, c0:c1:step] == iid)))
-        return float(np.clip(1.0 - visible / unoccluded, 0.0, 1.0))
+            return box_2d, 0.0
+        seen = mask[::step, ::step] if step > 1 else mask
+        occ = 1.0 - int(np.count_nonzero(hits & seen)) / unoccluded
+        return box_2d, float(min(max(occ, 0.0), 1.0))

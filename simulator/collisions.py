@@ -105,12 +105,14 @@ class CollisionWorld:
             p.resetBasePositionAndOrientation(self.vehicle_bodies[i], (x[i], y[i], 0.0),
                                               (0.0, 0.0, qz[k], qw[k]), physicsClientId=cid)
 
-    def candidates(self, x: np.ndarray, y: np.ndarray, yaw: np.ndarray,
-                   active: np.ndarray) -> np.ndarray:
+    def candidates(self, x: np.ndarray, y: np.ndarray, yaw: np.ndarray, active: np.ndarray,
+                   nearby_props: np.ndarray) -> np.ndarray:
         """Vehicles whose footprint box (plus a margin) overlaps another vehicle's or a
-        prop's: bounding circles first, then an oriented-box separating-axis test."""
-        n = len(x)
-        near = np.zeros(n, bool)
+        prop's: bounding circles first, then an oriented-box separating-axis test.
+
+        ``nearby_props`` (n, K) lists, per vehicle, the props worth testing (-1 pads).
+        """
+        near = np.zeros(len(x), bool)
         r = self.vehicle_radius
         dx = x[:, None] - x[None, :]
         dy = y[:, None] - y[None, :]
@@ -124,14 +126,17 @@ class CollisionWorld:
             near[i[hit]] = True
             near[j[hit]] = True
         if len(self.prop_xy):
-            px = x[:, None] - self.prop_xy[None, :, 0]
-            py = y[:, None] - self.prop_xy[None, :, 1]
-            reach = r[:, None] + self.prop_radius[None, :]
-            i, k = np.nonzero((px * px + py * py < reach * reach) & active[:, None])
+            k = np.maximum(nearby_props, 0)
+            px = x[:, None] - self.prop_xy[k, 0]
+            py = y[:, None] - self.prop_xy[k, 1]
+            reach = r[:, None] + self.prop_radius[k]
+            i, c = np.nonzero((px * px + py * py < reach * reach) & (nearby_props >= 0)
+                              & active[:, None])
             if len(i):
+                k = k[i, c]
                 hit = _boxes_overlap(x[i], y[i], yaw[i], self.half_extents[i],
-                                     self.prop_xy[k, 0], self.prop_xy[k, 1],
-                                     self.prop_yaw[k], self.prop_half[k])
+                                     self.prop_xy[k, 0], self.prop_xy[k, 1], self.prop_yaw[k],
+                                     self.prop_half[k])
                 near[i[hit]] = True
         return near
 

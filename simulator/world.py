@@ -37,7 +37,8 @@ from simulator.traffic import DriverArrays, TrafficLogic
 log = logging.getLogger(__name__)
 
 EGO = 0
-MOBIL_PERIOD_S = 0.5
+MOBIL_PERIOD_S = 1.0
+_LANE_CORRIDOR_M = 3.0  # cars farther than this from their lane's centre test all props
 STATIC_ID_BASE = 10_000  # static objects get instance ids from here; vehicles 1..n
 _PALETTE = ((200, 200, 205), (30, 30, 35), (150, 155, 160), (20, 60, 140), (120, 20, 25),
             (240, 240, 240), (60, 90, 60), (170, 140, 90), (90, 40, 110), (220, 150, 30))
@@ -148,6 +149,7 @@ class World:
         self.collision_world = CollisionWorld(
             hulls, [(p.center_xy, p.size, p.yaw) for p in self.props])
         self._touching: set[tuple] = set()
+        self._lane_props, self._all_props = self._props_near_lanes()
         self.collisions: list[Collision] = []
         self._since_check_m = np.inf
         min_w = float(self.params.width_m.min())
@@ -159,7 +161,7 @@ class World:
         self.distance_m = np.zeros(n)
         self.lane_change_count = 0
         self._decisions = 0
-        # Lane-change (MOBIL) decisions every ~0.5 s: drivers do not re-plan lanes at 20 Hz.
+        # Lane-change (MOBIL) decisions every ~1 s: drivers do not re-plan lanes each decision.
         self._mobil_every = max(1, int(round(MOBIL_PERIOD_S / (self.dt_s * self.control_every))))
         self.accel_cmd = np.zeros(n)
         self.steer_cmd = np.zeros(n)
@@ -174,6 +176,30 @@ class World:
             if p.material not in self._material_info:
                 raise WorldError(f"prop {p.name}: unknown material {p.material!r}; known: "
                                  f"{', '.join(sorted(self._material_info))}")
+
+    def _props_near_lanes(self) -> tuple[np.ndarray, np.ndarray]:
+        """Per lane, the props a car within ``_LANE_CORRIDOR_M`` of its centreline could
+        touch, as a (lanes, K) index table padded with -1; and the same table widened to
+        list every prop in every row (for cars far off their lane)."""
+        cw = self.collision_world
+        n_props = len(cw.prop_xy)
+        reach = _LANE_CORRIDOR_M + float(cw.vehicle_radius.max()) + 0.5
+        rows = []
+        for lane in self.hdmap.lanes:
+            if not n_props:
+                rows.append(np.zeros(0, np.int64))
+                continue
+            d = np.hypot(*(lane.centerline[:, None, :] - cw.prop_xy[None, :, :]).T)
+            rows.append(np.flatnonzero((d - cw.prop_radius[:, None]).min(axis=1) < reach))
+        width = max([len(r) for r in rows] + [1])
+        table = np.full((len(rows), width), -1, np.int64)
+        for k, r in enumerate(rows):
+            table[k, :len(r)] = r
+        everything = np.broadcast_to(np.arange(max(n_props, 1)) if n_props else
+                                     np.full(1, -1), (len(rows), max(n_props, 1)))
+        wide = np.full((len(rows), max(width, everything.shape[1])), -1, np.int64)
+        wide[:, :everything.shape[1]] = everything
+        return table, wide
 
     def _setup_drivers(self, npc_rngs: list[np.random.Generator]) -> None:
         sc = self.scenario
@@ -291,7 +317,16 @@ class World:
         overlap. New touching pairs are recorded as collisions."""
         st = self.state
         self._since_check_m = 0.0
-        near = self.collision_world.candidates(st.x, st.y, st.yaw, self.traffic.active)
+        tr = self.traffic
+        # Cars stay within a few metres of their lane: test only the props near it.
+        off_lane = tr.active & ((np.abs(tr.d) > _LANE_CORRIDOR_M) | (tr.lane < 0))
+        table = self._all_props if off_lane.any() else self._lane_props
+        props = table[np.maximum(tr.lane, 0)]
+        if off_lane.any():  # rare: a car far off its lane tests every prop
+            props[~off_lane] = -1
+            props[~off_lane, :self._lane_props.shape[1]] = self._lane_props[
+                np.maximum(tr.lane[~off_lane], 0)]
+        near = self.collision_world.candidates(st.x, st.y, st.yaw, tr.active, props)
         if near.any():
             self.collision_world.sync(st.x, st.y, st.yaw, near)
             pairs = self.collision_world.contacts()
