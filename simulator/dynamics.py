@@ -43,6 +43,8 @@ from dataclasses import dataclass, field, fields
 import numpy as np
 
 from scenarios.schema import VehicleSpec
+from simulator.dynamics_kernel import KERNEL
+from simulator.dynamics_kernel import constants as kernel_constants
 
 try:  # the clip ufunc (np.clip's Python wrapper costs ~1 us per call)
     from numpy._core.umath import clip as _clip
@@ -223,21 +225,30 @@ def blend_speeds(params: VehicleParams, dt: float) -> tuple[np.ndarray, np.ndarr
 
 
 class _Stepper:
-    """A compiled step for one (state buffer, params version, dt): buffers bound once."""
+    """A compiled step for one (state buffer, params version, dt): buffers bound once.
 
-    __slots__ = ("data", "params", "version", "dt", "run")
+    Uses the numba kernel (``simulator.dynamics_kernel``) when available, else the numpy
+    closure; ``use_kernel=False`` forces the numpy reference.
+    """
 
-    def __init__(self, state: VehicleState, params: VehicleParams, dt: float):
+    __slots__ = ("data", "params", "version", "dt", "run", "kernel")
+
+    def __init__(self, state: VehicleState, params: VehicleParams, dt: float,
+                 use_kernel: bool = True):
         self.data, self.params, self.version, self.dt = state.data, params, params.version, dt
-        self.run = _build_run(state, params, dt)
+        self.kernel = use_kernel and KERNEL is not None
+        self.run = _build_kernel_run(state, params, dt) if self.kernel else \
+            _build_run(state, params, dt)
 
-    def matches(self, state: VehicleState, params: VehicleParams, dt: float) -> bool:
+    def matches(self, state: VehicleState, params: VehicleParams, dt: float,
+                use_kernel: bool = True) -> bool:
         return (self.data is state.data and self.params is params
-                and self.version == params.version and self.dt == dt)
+                and self.version == params.version and self.dt == dt
+                and self.kernel == (use_kernel and KERNEL is not None))
 
 
 def step(state: VehicleState, params: VehicleParams, accel_cmd: np.ndarray | float,
-         steer_cmd: np.ndarray | float, dt: float) -> None:
+         steer_cmd: np.ndarray | float, dt: float, use_kernel: bool = True) -> None:
     """Advance every vehicle by ``dt`` [s] in place.
 
     Args:
@@ -246,11 +257,35 @@ def step(state: VehicleState, params: VehicleParams, accel_cmd: np.ndarray | flo
         accel_cmd: (n,) commanded longitudinal acceleration [m/s^2] (< 0 brakes).
         steer_cmd: (n,) commanded road-wheel angle [rad].
         dt: time step [s], > 0.
+        use_kernel: use the compiled kernel when numba is installed (False: the numpy
+            reference implementation).
     """
     stepper = state._stepper
-    if stepper is None or not stepper.matches(state, params, dt):
-        stepper = state._stepper = _Stepper(state, params, dt)
+    if stepper is None or not stepper.matches(state, params, dt, use_kernel):
+        stepper = state._stepper = _Stepper(state, params, dt, use_kernel)
     stepper.run(accel_cmd, steer_cmd)
+
+
+def _build_kernel_run(state: VehicleState, params: VehicleParams,
+                      dt: float) -> Callable[[np.ndarray | float, np.ndarray | float], None]:
+    """Bind the state buffer and per-vehicle constants to the numba kernel."""
+    n = state.n
+    if params.n != n:
+        raise ValueError(f"params describe {params.n} vehicles, state has {n}")
+    if not dt > 0:
+        raise ValueError(f"dt must be > 0, got {dt}")
+    v_hi, v_lo = blend_speeds(params, dt)
+    consts = kernel_constants(params, dt, v_hi, v_lo)
+    data = state.data
+    kernel = KERNEL
+    a_buf, s_buf = np.empty(n), np.empty(n)
+
+    def run(accel_cmd: np.ndarray | float, steer_cmd: np.ndarray | float) -> None:
+        a_buf[:] = accel_cmd
+        s_buf[:] = steer_cmd
+        kernel(data, a_buf, s_buf, consts, dt)
+
+    return run
 
 
 def _build_run(state: VehicleState, params: VehicleParams,
