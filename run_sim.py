@@ -113,8 +113,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     out = Path(args.out)
     total = scenario.simulation.duration_s
     start = time.perf_counter()
-    with tqdm(total=total, unit="sim s", mininterval=1.0, bar_format="{l_bar}{bar}| {n:.1f}/{total:.1f} "
-              "sim s [{elapsed}<{remaining}]", file=sys.stderr) as bar:
+    bar_format = "{l_bar}{bar}| {n:.1f}/{total:.1f} sim s [{elapsed}<{remaining}]"
+    with tqdm(total=total, unit="sim s", mininterval=1.0, bar_format=bar_format,
+              file=sys.stderr) as bar:
         def progress(t: float) -> None:
             bar.update(t - bar.n)
 
