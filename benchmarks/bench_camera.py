@@ -189,14 +189,12 @@ def _scene_meshes(world: Any, mirror: SceneMirror) -> list[tuple[np.ndarray, np.
         tris = mirror._static_triangles[tri_idx]
         used, local = np.unique(tris, return_inverse=True)
         out.append((verts[used], local.reshape(-1, 3), iid))
-    dv, dt = mirror._dynamic_mesh
-    owner = mirror._dynamic_tri_instance[: len(dt)]
+    dv, dt, owner = mirror.dynamic_mesh()
     for iid in np.unique(owner):
         if iid == world.ego_instance_id:
             continue
-        tris = np.asarray(dt)[owner == iid]
-        used, local = np.unique(tris, return_inverse=True)
-        out.append((np.asarray(dv)[used], local.reshape(-1, 3), int(iid)))
+        used, local = np.unique(dt[owner == iid], return_inverse=True)
+        out.append((dv[used], local.reshape(-1, 3), int(iid)))
     return out
 
 

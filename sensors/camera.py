@@ -1,11 +1,12 @@
 """The RGB camera (``type: camera``): one ray per pixel against the world's Embree mirror.
 
-Per capture: rotate the precomputed pixel rays (optical frame) to the world, cast them
-against the merged static + dynamic scene (the ego's body left out), shade (material colour
-x (ambient + sun Lambert), shadow rays only where a surface faces the sun, sky gradient
-where nothing is hit), apply the noise model and the gamma. GT is exact and noise-free:
-z-depth, semantic and instance masks, intrinsics, distortion and per-object boxes (see
-``sensors.camera_gt``).
+Per capture: rotate the precomputed pixel rays (optical frame) to the world; cast them all
+against the static scene (BVH built once) and, only inside the pixel regions the moving
+actors can cover, against the moving geometry (the ego's body left out); shade (material
+colour x (ambient + sun Lambert), shadow rays only where a surface faces the sun, sky
+gradient where nothing is hit); apply the noise model and the gamma. GT is exact and
+noise-free: z-depth, semantic and instance masks, intrinsics, distortion and per-object
+boxes (see ``sensors.camera_gt``).
 
 The ego's own body is not rendered (nor does it cast shadows): a mount inside its box
 would otherwise see only its inside.
@@ -35,6 +36,21 @@ _INVALID = np.uint32(o3d.t.geometry.RaycastingScene.INVALID_ID)
 _SHADOW_CASTER_MIN_M = 0.2
 
 
+class _Dynamic:
+    """The moving geometry of one capture, without the ego: scene, instance table and
+    vertices grouped per actor (for the pixel regions it can cover)."""
+
+    def __init__(self, mirror: Any, ego: int):
+        self.ego = ego
+        self.scene, self.table = mirror.dynamic_scene(ego)
+        verts, tris, tri_inst = mirror.dynamic_mesh()
+        vert_inst = np.full(len(verts), ego, np.int64)
+        vert_inst[tris.reshape(-1)] = np.repeat(tri_inst, 3)
+        keep = vert_inst != ego
+        self.vertices = np.asarray(verts, np.float64)[keep]
+        self.owner = vert_inst[keep]
+
+
 @register("camera")
 class Camera(MountedSensor):
     """A pinhole camera with Brown-Conrady distortion, shading, noise and exact GT.
@@ -60,6 +76,9 @@ class Camera(MountedSensor):
         self._orig3 = np.empty((n, 1, 3), np.float32)
         self._rays = np.empty((n, 6), np.float32)
         self._linear = np.empty((n, 3), np.float32)
+        self._region_mask = np.zeros((h, w), np.uint8)
+        self._floor_of: Any = None
+        self._floor = 0.0
         self.lighting = Lighting.from_angles(config.sun_azimuth_deg, config.sun_elevation_deg)
         self._sun = np.asarray(self.lighting.sun_dir, np.float32)
         self.shadows = SunShadows(h, w, self._sun)
@@ -94,30 +113,26 @@ class Camera(MountedSensor):
         origin = np.asarray(pose.position, np.float64)
         mirror = world.mirror()
         materials = mirror.materials
-        scene, tri_table = mirror.merged_scene(exclude_instance=world.ego_instance_id)
-
-        t_hit, prim, normals = self._cast(scene, rot_wo, origin)
+        ego = world.ego_instance_id
+        self._build_rays(rot_wo, origin)
+        dyn = _Dynamic(mirror, ego)
+        t_hit, instance, normals = self._cast_primary(mirror, dyn, rot_wo, origin)
         if np.isfinite(cfg.max_range_m):
             far = t_hit > np.float32(cfg.max_range_m)
             if far.any():
                 t_hit[far] = np.inf
-                prim[far] = _INVALID
+                instance[far] = 0
                 normals[far] = 0.0
-        instance = np.take(tri_table, prim, mode="clip")
         depth = np.multiply(t_hit, self._zfac)
         semantic = np.take(materials.semantic, instance)
 
         colors = linear_colors(materials.color_rgb)
         dirs_w = self._dirs_w3.reshape(-1, 3)
         shadow_fn = None
-        if cfg.shadows and scene is not None:
-            casters, _ = mirror.merged_scene(world.ego_instance_id, _SHADOW_CASTER_MIN_M)
-
+        if cfg.shadows:
             def shadow_fn(sun_factor: np.ndarray) -> np.ndarray:
-                if casters is None:
-                    return np.zeros(len(sun_factor), bool)
-                return self.shadows.blocked(casters, sun_factor, t_hit, dirs_w, instance,
-                                            origin)
+                return self._sun_blocked(mirror, dyn, sun_factor, t_hit, instance, rot_wo,
+                                         origin)
         gain = self.noise_model.gain_map if self.noise_model is not None else None
         sky_key = rot_wo[2].tobytes()  # the sky gradient depends on roll and pitch only
         if sky_key != self._sky_key:
@@ -145,9 +160,8 @@ class Camera(MountedSensor):
                 "world_from_camera": world_from_cam})
 
     # ------------------------------------------------------------------ helpers
-    def _cast(self, scene: o3d.t.geometry.RaycastingScene | None, rot_wo: np.ndarray,
-              origin: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Primary rays -> (t_hit, primitive id, normal), flat per pixel."""
+    def _build_rays(self, rot_wo: np.ndarray, origin: np.ndarray) -> None:
+        """Primary rays (origin + world direction per pixel) into ``self._rays``."""
         n = len(self._rays)
         cv2.transform(self._dirs_opt3, rot_wo.astype(np.float32), dst=self._dirs_w3)
         put_origin = np.zeros((3, 4), np.float32)
@@ -155,12 +169,85 @@ class Camera(MountedSensor):
         cv2.transform(self._dirs_opt3, put_origin, dst=self._orig3)
         cv2.mixChannels([self._orig3, self._dirs_w3], [self._rays.reshape(n, 1, 6)],
                         [0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5])
-        if scene is None:
-            return (np.full(n, np.inf, np.float32), np.full(n, _INVALID, np.uint32),
-                    np.zeros((n, 3), np.float32))
-        res = scene.cast_rays(o3d.core.Tensor.from_numpy(self._rays))
-        return (res["t_hit"].numpy(), res["primitive_ids"].numpy(),
-                res["primitive_normals"].numpy())
+
+    def _cast_primary(self, mirror: Any, dyn: _Dynamic, rot_wo: np.ndarray,
+                      origin: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Nearest hit per pixel: (t_hit, instance id, normal), flat.
+
+        The static scene's BVH is built once; the moving geometry is cast only for the
+        pixels whose rays can reach it (each actor's projected bounding region), which
+        beats rebuilding a merged BVH every frame (~7 ms) and casting it whole.
+        """
+        n = len(self._rays)
+        static, table = mirror.static_scene(dyn.ego)
+        if static is None:
+            t_hit = np.full(n, np.inf, np.float32)
+            instance = np.zeros(n, np.int32)
+            normals = np.zeros((n, 3), np.float32)
+        else:
+            res = static.cast_rays(o3d.core.Tensor.from_numpy(self._rays))
+            t_hit, normals = res["t_hit"].numpy(), res["primitive_normals"].numpy()
+            instance = np.take(table, res["primitive_ids"].numpy(), mode="clip")
+        if dyn.scene is None:
+            return t_hit, instance, normals
+        rows = self._pixels_near(dyn.vertices, dyn.owner, rot_wo, origin)
+        if len(rows):
+            res = dyn.scene.cast_rays(o3d.core.Tensor.from_numpy(
+                np.take(self._rays, rows, axis=0)))
+            t_dyn = res["t_hit"].numpy()
+            closer = t_dyn < t_hit[rows]
+            if closer.any():
+                sel = rows[closer]
+                t_hit[sel] = t_dyn[closer]
+                instance[sel] = np.take(dyn.table, res["primitive_ids"].numpy()[closer],
+                                        mode="clip")
+                normals[sel] = res["primitive_normals"].numpy()[closer]
+        return t_hit, instance, normals
+
+    def _sun_blocked(self, mirror: Any, dyn: _Dynamic, sun_factor: np.ndarray,
+                     t_hit: np.ndarray, instance: np.ndarray, rot_wo: np.ndarray,
+                     origin: np.ndarray) -> np.ndarray:
+        """(n,) True where the sun is blocked: static casters for every lit pixel
+        (adaptively sampled), moving ones only where their shadow can fall."""
+        dirs_w = self._dirs_w3.reshape(-1, 3)
+        casters, _ = mirror.static_scene(dyn.ego, _SHADOW_CASTER_MIN_M)
+        if casters is None:
+            blocked = np.zeros(len(t_hit), bool)
+        else:
+            blocked = self.shadows.blocked(casters, sun_factor, t_hit, dirs_w, instance,
+                                           origin)
+        if dyn.scene is None:
+            return blocked
+        # Points an actor can shade lie between it and its projection along the sun onto
+        # the lowest floor of the world.
+        v = dyn.vertices
+        floor = min(float(v[:, 2].min()), self._static_floor(mirror))
+        drop = (v[:, 2] - floor) / self._sun[2]
+        ground = v - drop[:, None] * self._sun
+        rows = self._pixels_near(np.concatenate([v, ground]), np.concatenate([dyn.owner] * 2),
+                                 rot_wo, origin)
+        rows = rows[(sun_factor[rows] > 0.0) & ~blocked[rows]]
+        if len(rows):
+            blocked[rows] = self.shadows.blocked_at(dyn.scene, rows, t_hit, dirs_w, origin)
+        return blocked
+
+    def _pixels_near(self, points_world: np.ndarray, owner: np.ndarray, rot_wo: np.ndarray,
+                     origin: np.ndarray) -> np.ndarray:
+        """Flat indices of the pixels whose rays may pass through the convex hull of any
+        group of world points (the union of ``CameraModel.screen_regions``)."""
+        _, regions = self.model.screen_regions((points_world - origin) @ rot_wo, owner)
+        mask = self._region_mask
+        mask.fill(0)
+        for r0, r1, c0, c1 in regions.tolist():
+            mask[r0:r1, c0:c1] = 1
+        return np.flatnonzero(mask)
+
+    def _static_floor(self, mirror: Any) -> float:
+        """Lowest static vertex height [m] (cached per mirror)."""
+        if self._floor_of is not mirror:
+            self._floor = float(mirror.static_bounds()[0][2])
+            self._floor_of = mirror
+        return self._floor
 
     def _apply_noise(self, linear: np.ndarray, depth: np.ndarray, pose: Any,
                      rot_wo: np.ndarray) -> np.ndarray:

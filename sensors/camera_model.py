@@ -106,7 +106,7 @@ class CameraModel:
         yd = (uv[:, 1] - self.cy) / self.fy
         if not self.has_distortion:
             return np.stack([xd, yd], axis=1)
-        crit = (cv2.TERM_CRITERIA_COUNT | cv2.TERM_CRITERIA_EPS, 100, 1e-14)
+        crit = (cv2.TERM_CRITERIA_COUNT | cv2.TERM_CRITERIA_EPS, 10, 1e-10)
         start = cv2.undistortPoints(uv.reshape(-1, 1, 2), self.K, self.distortion,
                                     criteria=crit).reshape(-1, 2)
         x, y = start[:, 0].copy(), start[:, 1].copy()
@@ -191,3 +191,68 @@ class CameraModel:
         deriv = 1.0 + 3.0 * k1 * r2 + 5.0 * k2 * r2 * r2 + 7.0 * k3 * r2 * r2 * r2
         bad = np.flatnonzero(deriv <= 0.0)
         return float(r[bad[0]] * 0.95) if len(bad) else float("inf")
+
+    def screen_regions(self, points_cam: np.ndarray, owner: np.ndarray,
+                       near_m: float = 0.05) -> tuple[np.ndarray, np.ndarray]:
+        """Pixel regions certain to contain each group's projection.
+
+        Every pixel whose ray passes through the convex hull of a group of optical-frame
+        points lies in its region: the part of the hull in front of the camera
+        (z >= ``near_m``, spanned by the points in front and the near-plane crossings of
+        all front-behind pairs) projects (pinhole) inside the bounding box of its projected
+        points, and the distorted image of that box is bounded by its sampled outline
+        (+1 px margin).
+
+        Args:
+            points_cam: (P, 3) optical-frame points [m].
+            owner: (P,) group id of each point.
+            near_m: rays are considered from this depth on.
+
+        Returns:
+            The group ids present (G,) and their regions (G, 4) int: rows ``r0:r1`` and
+            columns ``c0:c1`` (slice bounds; empty for groups wholly behind the camera).
+        """
+        if len(points_cam) == 0:
+            return np.zeros(0, np.int64), np.zeros((0, 4), np.int64)
+        order = np.argsort(owner, kind="stable")
+        own = np.asarray(owner)[order]
+        starts = np.flatnonzero(np.r_[True, own[1:] != own[:-1]])
+        ends = np.r_[starts[1:], len(own)]
+        ids = own[starts]
+        p = np.asarray(points_cam, np.float64)[order]
+        zmin, zmax = np.minimum.reduceat(p[:, 2], starts), np.maximum.reduceat(p[:, 2], starts)
+        z = np.where(p[:, 2] < near_m, near_m, p[:, 2])
+        xn, yn = p[:, 0] / z, p[:, 1] / z
+        x0, x1 = np.minimum.reduceat(xn, starts), np.maximum.reduceat(xn, starts)
+        y0, y1 = np.minimum.reduceat(yn, starts), np.maximum.reduceat(yn, starts)
+        for g in np.flatnonzero((zmin < near_m) & (zmax >= near_m)):
+            q = p[starts[g]:ends[g]]
+            front, back = q[q[:, 2] >= near_m], q[q[:, 2] < near_m]
+            s = ((near_m - front[:, None, 2]) / (back[None, :, 2] - front[:, None, 2]))[..., None]
+            cut = (front[:, None] + s * (back[None] - front[:, None])).reshape(-1, 3)
+            q = np.concatenate([front, cut])
+            qx, qy = q[:, 0] / q[:, 2], q[:, 1] / q[:, 2]
+            x0[g], x1[g], y0[g], y1[g] = qx.min(), qx.max(), qy.min(), qy.max()
+        whole = np.zeros(len(ids), bool)
+        if self.has_distortion:
+            s = np.linspace(0.0, 1.0, 9)
+            xs = np.concatenate([x0[:, None] + s * (x1 - x0)[:, None]] * 2
+                                + [np.repeat(x0[:, None], 9, 1), np.repeat(x1[:, None], 9, 1)],
+                                axis=1)
+            ys = np.concatenate([np.repeat(y0[:, None], 9, 1), np.repeat(y1[:, None], 9, 1)]
+                                + [y0[:, None] + s * (y1 - y0)[:, None]] * 2, axis=1)
+            whole = np.hypot(xs, ys).max(axis=1) > self.monotonic_radius()
+            xd, yd = self.distort(xs, ys)
+            u, v = self.fx * xd + self.cx, self.fy * yd + self.cy
+            u0, u1, v0, v1 = u.min(axis=1), u.max(axis=1), v.min(axis=1), v.max(axis=1)
+        else:
+            u0, u1 = self.fx * x0 + self.cx, self.fx * x1 + self.cx
+            v0, v1 = self.fy * y0 + self.cy, self.fy * y1 + self.cy
+        with np.errstate(invalid="ignore"):
+            reg = np.stack([np.floor(v0) - 1, np.ceil(v1) + 2, np.floor(u0) - 1,
+                            np.ceil(u1) + 2], axis=1)
+        reg = np.clip(np.nan_to_num(reg), 0, [self.height, self.height, self.width,
+                                              self.width]).astype(np.int64)
+        reg[whole] = [0, self.height, 0, self.width]
+        reg[zmax < near_m] = 0
+        return ids, reg

@@ -3,8 +3,9 @@
 Everything here runs once per pixel per frame, so it is float32, in place into buffers
 allocated once, and free of boolean-mask copies: a naive pass (masks, float64
 temporaries) cost more than the ray cast itself. Shading happens in linear radiance
-(material colours are sRGB and are linearised first); ``encode_srgb`` applies the gamma
-and quantises to uint8 at the end, after the noise model.
+(material colours are gamma-encoded and are linearised first); ``encode_srgb`` applies the
+gamma and quantises to uint8 at the end, after the noise model. ``SunShadows`` answers
+"can this surface point see the sun?" with (adaptively sampled) shadow rays.
 """
 
 from __future__ import annotations
@@ -266,6 +267,14 @@ class SunShadows:
                 scene, t_hit[todo], np.take(dirs_world, todo, axis=0),
                 np.ones(len(todo), bool), origin)
         return blocked.reshape(-1)
+
+    def blocked_at(self, scene: o3d.t.geometry.RaycastingScene, rows: np.ndarray,
+                   t_hit: np.ndarray, dirs_world: np.ndarray, origin: np.ndarray
+                   ) -> np.ndarray:
+        """(len(rows),) True where the lit pixels ``rows`` cannot see the sun (one ray each).
+        """
+        return self._cast(scene, t_hit[rows], np.take(dirs_world, rows, axis=0),
+                          np.ones(len(rows), bool), origin)
 
     def _upsample(self, cells: np.ndarray) -> np.ndarray:
         """(H2-1, W2-1) cell values -> (H, W): pixel (i, j) gets cell (i // 2, j // 2);
