@@ -56,14 +56,14 @@ def select(only: list[str] | None) -> list[str]:
 
 
 def run_benchmarks(only: list[str] | None = None, quick: bool = False) -> dict[str, float]:
+    """Run the selected groups; ``only`` may name groups (all their figures are kept) or
+    single figures (only those are kept)."""
     figures: dict[str, float] = {}
-    for group in select(only):
+    groups = select(only)
+    for group in groups:
         module = importlib.import_module(BENCHMARKS[group][0])
         with _stdout_to_stderr():
             figures.update(module.run(quick=quick))
-    if only:
-        wanted = set(only)
-        keep = {k: v for k, v in figures.items()
-                if k in wanted or any(k in BENCHMARKS[g][1] for g in wanted if g in BENCHMARKS)}
-        figures = keep or figures
-    return figures
+    if only and not any(name in BENCHMARKS for name in only):
+        figures = {k: v for k, v in figures.items() if k in only}
+    return {k: (round(v, 3) if isinstance(v, float) else v) for k, v in figures.items()}
