@@ -67,7 +67,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--preview-every", type=_positive_float, default=1.0, metavar="S",
                      help="write sensor preview images every S simulated seconds (default 1)")
 
-    val = sub.add_parser("validate", help="check scenario files; exit 2 on any error")
+    val = sub.add_parser("validate", help="check scenario files (schema, map geometry, lanes "
+                         "and the ego route); exit 2 on any error")
     val.add_argument("files", nargs="+", help="scenario YAML files")
 
     sub.add_parser("schema", help="print the JSON Schema of the scenario format")
@@ -82,15 +83,20 @@ def build_parser() -> argparse.ArgumentParser:
 
 def cmd_validate(args: argparse.Namespace) -> int:
     from scenarios import ScenarioError, load
+    from simulator.checks import check_scenario
+    from simulator.errors import WorldError
 
     bad = False
     for f in args.files:
         try:
-            load(f)
+            check_scenario(load(f))
         except ScenarioError as exc:
             bad = True
             for line in exc.messages:
                 print(line, file=sys.stderr)
+        except WorldError as exc:
+            bad = True
+            print(f"{f}: {exc}", file=sys.stderr)
         else:
             print(f"{f}: ok")
     return EXIT_USAGE if bad else 0

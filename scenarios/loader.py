@@ -94,6 +94,24 @@ def _is_union_tag(node: yaml.MappingNode, part: str) -> bool:
     return type_node is not None and getattr(type_node, "value", None) == part
 
 
+def _duplicate_keys(node: yaml.Node | None, source: str, path: str = "") -> list[str]:
+    """YAML silently keeps the last of two equal keys; a scenario must not."""
+    out: list[str] = []
+    if isinstance(node, yaml.MappingNode):
+        seen: set[str] = set()
+        for k, v in node.value:
+            key = str(k.value)
+            where = f"{path}.{key}" if path else key
+            if key in seen:
+                out.append(f"{source}:{k.start_mark.line + 1}: {where}: duplicate key")
+            seen.add(key)
+            out += _duplicate_keys(v, source, where)
+    elif isinstance(node, yaml.SequenceNode):
+        for i, v in enumerate(node.value):
+            out += _duplicate_keys(v, source, f"{path}[{i}]")
+    return out
+
+
 def parse_scenario(text: str, source: str = "<string>") -> Scenario:
     """Validate YAML text as a scenario.
 
@@ -108,6 +126,9 @@ def parse_scenario(text: str, source: str = "<string>") -> Scenario:
         line = f"{mark.line + 1}" if mark is not None else "?"
         problem = getattr(exc, "problem", None) or str(exc)
         raise ScenarioError([f"{source}:{line}: invalid YAML: {problem}"]) from None
+    duplicates = _duplicate_keys(root, source)
+    if duplicates:
+        raise ScenarioError(duplicates)
     if not isinstance(data, dict):
         raise ScenarioError([f"{source}:1: the file must hold a mapping of scenario "
                              f"sections, got {type(data).__name__}"])

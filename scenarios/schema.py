@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal, Union
 
+import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from scenarios.sensor_schema import SensorConfig
@@ -283,6 +284,33 @@ class Dist(Strict):
     min: float | None = None
     max: float | None = None
 
+    @model_validator(mode="after")
+    def _ordered(self) -> Dist:
+        if self.min is not None and self.max is not None and self.max < self.min:
+            raise ValueError("max must be >= min")
+        lo = -np.inf if self.min is None else self.min
+        hi = np.inf if self.max is None else self.max
+        if self.std == 0 and not lo <= self.mean <= hi:
+            raise ValueError("mean must lie within [min, max] when std is 0")
+        return self
+
+    def lowest(self) -> float:
+        """The smallest value a draw can take."""
+        if self.std == 0:
+            return self.mean
+        return -np.inf if self.min is None else self.min
+
+
+# Smallest physically meaningful value of each driver parameter, and whether it must be
+# strictly above it.
+_DRIVER_BOUNDS = {
+    "desired_speed_factor": (0.0, True), "time_headway_s": (0.0, False),
+    "min_gap_m": (0.0, False), "max_accel_mps2": (0.0, True),
+    "comfort_decel_mps2": (0.0, True), "politeness": (0.0, False),
+    "lane_change_threshold_mps2": (0.0, False), "reaction_time_s": (0.0, False),
+    "speed_imperfection": (0.0, False), "gap_acceptance_s": (0.0, False),
+}
+
 
 class DriverProfile(Strict):
     """Distributions of one kind of driver's IDM/MOBIL parameters."""
@@ -301,6 +329,16 @@ class DriverProfile(Strict):
     gap_acceptance_s: Dist = Field(
         Dist(mean=4.0, std=0.5, min=2.0, max=8.0),
         description="Time gap to oncoming traffic a turning driver accepts [s].")
+
+    @model_validator(mode="after")
+    def _physical(self) -> DriverProfile:
+        for name, (bound, strict) in _DRIVER_BOUNDS.items():
+            low = getattr(self, name).lowest()
+            if low < bound or (strict and low <= bound):
+                need = ">" if strict else ">="
+                raise ValueError(f"{name}: every draw must be {need} {bound:g}; give a "
+                                 f"'min' (or std 0 with such a mean)")
+        return self
 
 
 def _default_profiles() -> dict[str, DriverProfile]:

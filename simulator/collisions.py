@@ -114,12 +114,13 @@ class CollisionWorld:
         """
         near = np.zeros(len(x), bool)
         r = self.vehicle_radius
-        dx = x[:, None] - x[None, :]
-        dy = y[:, None] - y[None, :]
-        reach = r[:, None] + r[None, :]
-        close = np.triu((dx * dx + dy * dy < reach * reach) & active[:, None] & active[None, :],
-                        1)
-        i, j = np.nonzero(close)
+        act = np.flatnonzero(active)          # parked cars never take part
+        xa, ya, ra = x[act], y[act], r[act]
+        dx = xa[:, None] - xa[None, :]
+        dy = ya[:, None] - ya[None, :]
+        reach = ra[:, None] + ra[None, :]
+        i, j = np.nonzero(np.triu(dx * dx + dy * dy < reach * reach, 1))
+        i, j = act[i], act[j]
         if len(i):
             hit = _boxes_overlap(x[i], y[i], yaw[i], self.half_extents[i],
                                  x[j], y[j], yaw[j], self.half_extents[j])

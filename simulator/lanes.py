@@ -7,7 +7,7 @@ import numpy as np
 from simulator.hdmap import HDMap
 
 _RANK = {"left": 0, "right": 1, "straight": 2}
-_LATERAL_ACCEL_MPS2 = 2.0  # comfortable lateral acceleration that sets curve speeds
+_LATERAL_ACCEL_MPS2 = 2.0  # comfortable lateral acceleration (whole-lane curve speeds)
 _CAR_HALF_WIDTH_M = 1.3  # half a car's width plus a margin, for conflict zones
 _SPLIT_DISTANCE_M = 2.5  # connectors closer than this still share the road space
 

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from scenarios.schema import ArcSegment, Intersection, MapConfig, Road
+from simulator.errors import WorldError
 from simulator.hdmap import (
     Conflict,
     Lane,
@@ -47,7 +48,7 @@ def _rot_rows(angle: float) -> np.ndarray:
     return np.array([[c, s], [-s, c]])
 
 
-class RoadGeometryError(ValueError):
+class RoadGeometryError(WorldError):
     """A road or intersection cannot be built (e.g. lanes wider than an arc's radius)."""
 
 

@@ -4,13 +4,13 @@ vehicles drive from lane to lane, and respawning NPCs that leave the map at a de
 
 from __future__ import annotations
 
-import difflib
 import logging
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 from simulator.errors import WorldError
+from simulator.route import plan_route
 from simulator.traffic import NO_LANE
 
 if TYPE_CHECKING:
@@ -46,50 +46,19 @@ class Spawner:
                                                                   length / 2 + 0.5))
             self._entry_xy = np.stack([ex, ey], 1)
 
-    # ------------------------------------------------------------------ lookups
-    def lane_index(self, lane_id: str, where: str) -> int:
-        hd = self.world.hdmap
-        ids = [ln.id for ln in hd.lanes]
-        if lane_id not in ids:
-            close = difflib.get_close_matches(lane_id, ids, n=3)
-            hint = f"; did you mean {', '.join(close)}?" if close else \
-                f"; lanes look like {ids[0]!r}"
-            raise WorldError(f"{where}: unknown lane {lane_id!r}{hint}")
-        return ids.index(lane_id)
-
     # ------------------------------------------------------------------ ego
     def place_ego(self) -> list[int]:
         """Put the ego at its start and plan its route; returns the route's lane list."""
         w = self.world
         ego = w.scenario.ego
-        start = self.lane_index(ego.start.lane, "ego.start.lane")
-        s0 = float(ego.start.s_m)
-        if s0 > w.lanes.length_m[start]:
-            raise WorldError(f"ego.start.s_m: {s0:g} m is beyond the end of lane "
-                             f"{ego.start.lane!r} ({w.lanes.length_m[start]:.1f} m)")
-        if ego.destination is not None:
-            goal = self.lane_index(ego.destination.lane, "ego.destination.lane")
-            try:
-                route = list(w.hdmap.route(start, goal))
-            except Exception as exc:  # NoRouteError from the map
-                raise WorldError(f"ego.destination: no route from {ego.start.lane!r} to "
-                                 f"{ego.destination.lane!r}: {exc}") from None
-            self.destination_s = min(float(ego.destination.s_m), w.lanes.length_m[goal])
-        else:
-            route = [start]
-        # Station offsets along the route: a lane change keeps s, a successor adds a length.
-        offsets = [0.0]
-        for a, b in zip(route[:-1], route[1:]):
-            step = w.lanes.length_m[a] if b in w.lanes.successors[a] else 0.0
-            offsets.append(offsets[-1] + step)
-        self.route_offsets = offsets
-        self.route_start_s = s0
-        end_s = self.destination_s if np.isfinite(self.destination_s) else \
-            w.lanes.length_m[route[-1]]
-        self.route_length_m = offsets[-1] + end_s - s0
-        w.route, w.route_index = route, 0
-        self._place(EGO, start, s0, ego.speed_mps)
-        return route
+        plan = plan_route(w.hdmap, ego)
+        self.destination_s = plan.destination_s
+        self.route_offsets = plan.offsets_m
+        self.route_start_s = plan.start_s
+        self.route_length_m = plan.length_m
+        w.route, w.route_index = plan.lanes, 0
+        self._place(EGO, plan.lanes[0], plan.start_s, ego.speed_mps)
+        return plan.lanes
 
     # ------------------------------------------------------------------ NPCs
     def place_npcs(self) -> None:
@@ -128,8 +97,13 @@ class Spawner:
                 placed_len.append(length[i])
                 break
             else:
-                log.warning("no free spot for npc %d at start; it enters later", i)
                 self._park(i)
+        parked = int((~tr.active[1:]).sum())
+        if parked:
+            later = "enter later through the entry lanes" if len(self._entries) else \
+                "stay off the map (it has no entry lanes)"
+            log.warning("%d of %d NPCs found no free spot at the start and %s; lower "
+                        "traffic.count or min_spawn_gap_m", parked, w.n_vehicles - 1, later)
 
     def _spawn_speed(self, i: int, lane: int, s: float) -> float:
         """A speed the driver can keep: its desired speed, or less before a stop line."""
@@ -153,7 +127,7 @@ class Spawner:
         tr.crashed[i] = False
         tr.change_cooldown_s[i] = 0.0
         tr.next_lane[i] = self._choose_next(i, lane)
-        if hasattr(w, "reaction"):
+        if hasattr(w, "reaction"):  # not yet during World construction
             w.reaction.reset(np.array([i]), 0.0)
 
     def _park(self, i: int) -> None:
@@ -188,6 +162,8 @@ class Spawner:
         if len(act):
             s, d = la.project(tr.lane[act], st.x[act], st.y[act], tr.s[act])
             tr.s[act], tr.d[act] = s, d
+        if w.ego_control is not None and abs(tr.d[EGO]) > la.width_m[tr.lane[EGO]]:
+            self._relocate_ego()   # driven by hand off its lane: find the lane it is on
         over = tr.active & (tr.s > la.length_m[np.maximum(tr.lane, 0)])
         for i in np.flatnonzero(over):
             self._advance(int(i))
@@ -200,12 +176,21 @@ class Spawner:
         self._respawn()
         self._ego_route_stop()
 
+    def _relocate_ego(self) -> None:
+        w = self.world
+        tr, st = w.traffic, w.state
+        lane, s, d = w.hdmap.nearest_lane(np.array([st.x[EGO], st.y[EGO]]), float(st.yaw[EGO]))
+        tr.lane[EGO], tr.s[EGO], tr.d[EGO] = lane, s, d
+        tr.prev_lane[EGO] = NO_LANE
+        tr.next_lane[EGO] = self._choose_next(EGO, int(lane))
+
     def _advance(self, i: int) -> None:
         w = self.world
         tr, la = w.traffic, w.lanes
         while tr.s[i] > la.length_m[tr.lane[i]] and tr.next_lane[i] != NO_LANE:
             tr.s[i] -= la.length_m[tr.lane[i]]
             tr.lane[i] = tr.next_lane[i]
+            tr.prev_lane[i] = NO_LANE  # a lane-change ghost does not follow across lanes
             if i == EGO and w.route_index + 1 < len(w.route) and \
                     w.route[w.route_index + 1] == tr.lane[i]:
                 w.route_index += 1
@@ -213,11 +198,11 @@ class Spawner:
         if tr.s[i] > la.length_m[tr.lane[i]]:
             tr.s[i] = la.length_m[tr.lane[i]]
 
-    def after_lane_change(self) -> None:
-        """Re-choose next lanes after lane changes (the successors differ per lane)."""
+    def after_lane_change(self, movers: np.ndarray) -> None:
+        """Re-choose the movers' next lanes (the successors differ per lane)."""
         w = self.world
         tr = w.traffic
-        for i in np.flatnonzero(tr.active):
+        for i in np.flatnonzero(movers):
             lane = int(tr.lane[i])
             if tr.next_lane[i] not in w.lanes.successors[lane]:
                 if i == EGO and w.route_index + 1 < len(w.route) and \
@@ -233,6 +218,9 @@ class Spawner:
         # the ego's centre comes to rest at the destination.
         stop = self.destination_s + w.params.length_m[EGO] / 2 + 1.0
         tr.stop_at_s[EGO] = stop if on_last else np.inf
+        if tr.next_lane[EGO] == NO_LANE and w.lanes.is_exit[tr.lane[EGO]]:
+            # Without a destination the ego follows lanes: it stops at a dead end.
+            tr.stop_at_s[EGO] = min(tr.stop_at_s[EGO], w.lanes.length_m[tr.lane[EGO]])
         if not on_last and tr.next_lane[EGO] == NO_LANE:
             # Waiting for a lane change the route needs: do not run off the lane's end.
             tr.stop_at_s[EGO] = w.lanes.length_m[tr.lane[EGO]] - 5.0

@@ -1,9 +1,9 @@
 """Lane-level traffic logic over arrays: who follows whom, lights, yielding, lane changes.
 
 All vehicles (index 0 is the ego) live in arrays: their lane, station ``s`` along it, the
-lane chosen next. ``TrafficLogic.decide`` runs at the drivers' decision rate and returns
-acceleration and steering commands for every vehicle, computed with vectorised IDM, MOBIL
-and pure pursuit. Nothing here loops over vehicles.
+lane chosen next. The world calls ``TrafficLogic``'s steps at the drivers' decision rate
+(leaders, stop distances, IDM accelerations, MOBIL lane changes, pure-pursuit steering),
+all vectorised with numpy. Nothing here loops over vehicles.
 """
 
 from __future__ import annotations
@@ -23,6 +23,9 @@ _NO_CHANGE_ZONE_M = 30.0  # no lane changes this close to a lane's end at a junc
 _LANE_CHANGE_COOLDOWN_S = 4.0
 _LANE_CHANGE_DONE_M = 0.8    # |d| below which a lane change no longer blocks the old lane
 _NO_CHANGE_AFTER_JUNCTION_M = 15.0
+_SEAM_M = 15.0               # no lane changes this close to where a lane joins another
+_LATERAL_ACCEL_MPS2 = 2.0    # comfortable lateral acceleration in curves
+_CURVE_LOOKAHEAD_M = np.array([0.0, 4.0, 8.0, 15.0, 25.0, 40.0, 60.0, 80.0])  # stations
 _MAX_BRAKE_MPS2 = 10.0       # commands beyond this are saturated by the tyres anyway
 _JUNCTION_HORIZON_M = 80.0    # junction rules are evaluated for cars this close to one
 
@@ -154,7 +157,15 @@ class TrafficLogic:
         lane = np.maximum(self.lane, 0)
         v0 = self.lanes.speed_limit_mps[lane] * self.drivers.desired_speed_factor * wander
         v0 = np.minimum(v0, self.drivers.cruise_speed_mps)
-        v0 = np.minimum(v0, self.lanes.curve_speed_mps[lane])
+        # Curves on this lane: the comfortable speed at stations ahead, reachable with
+        # comfortable braking from here.
+        ahead = np.minimum(self.s[:, None] + _CURVE_LOOKAHEAD_M[None, :],
+                           self.lanes.length_m[lane][:, None])
+        kappa = np.abs(self.lanes.table.curvatures(
+            np.broadcast_to(lane[:, None], ahead.shape).ravel(), ahead.ravel()))
+        v_curve2 = _LATERAL_ACCEL_MPS2 / np.maximum(kappa.reshape(ahead.shape), 1e-6)
+        brake = 2.0 * self.drivers.comfort_decel_mps2[:, None] * (ahead - self.s[:, None])
+        v0 = np.minimum(v0, np.sqrt((v_curve2 + brake).min(axis=1)))
         nxt = np.maximum(self.next_lane, 0)
         v_next = np.where(self.next_lane >= 0, self.lanes.curve_speed_mps[nxt], np.inf)
         dist = np.maximum(self.lanes.length_m[lane] - self.s, 0.0)
@@ -210,21 +221,28 @@ class TrafficLogic:
         return pure_pursuit_steer(rear_x, rear_y, yaw, tx, ty, self.wheelbase_m)
 
     # ------------------------------------------------------------------ lane changes
-    def lane_changes(self, speed: np.ndarray, v0: np.ndarray, dt_s: float) -> np.ndarray:
-        """MOBIL for the vehicles allowed to change; executes the changes. Returns movers."""
+    def lane_changes(self, speed: np.ndarray, v0: np.ndarray, dt_s: float,
+                     mobil: bool = True) -> np.ndarray:
+        """Lane changes: MOBIL for the vehicles allowed to change (when ``mobil``), and the
+        route-forced ones (``forced_change``, the ego) whenever they are safe, at any
+        speed and position. Executes the changes; returns the movers."""
         self.change_cooldown_s = np.maximum(self.change_cooldown_s - dt_s, 0.0)
         lane = np.maximum(self.lane, 0)
         la = self.lanes
+        # Near a lane's ends the neighbours across the seam are not searched: no changes
+        # within a few car lengths of a start or an end (longer near junctions).
         eligible = (self.active & ~self.crashed & (self.change_cooldown_s <= 0)
                     & (speed > 3.0) & la.is_road[lane] & (self.prev_lane < 0)
                     & (self.s > np.where(la.after_junction[lane], _NO_CHANGE_AFTER_JUNCTION_M,
-                                         0.0))
+                                         np.where(la.is_entry[lane], 0.0, _SEAM_M)))
                     & (la.length_m[lane] - self.s > np.where(la.at_junction_end[lane],
-                                                             _NO_CHANGE_ZONE_M, 5.0)))
+                                                             _NO_CHANGE_ZONE_M, _SEAM_M)))
         cand_lanes = np.stack([la.left[lane], la.right[lane]], 1)  # (n, 2)
-        available = (cand_lanes >= 0) & eligible[:, None]
-        forced = self.forced_change >= 0
-        if not (available & (self.lane_change_allowed | forced)[:, None]).any():
+        forced = (self.forced_change >= 0) & self.active & ~self.crashed & \
+            la.is_road[lane] & (self.prev_lane < 0)
+        by_mobil = eligible & self.lane_change_allowed & mobil
+        available = (cand_lanes >= 0) & (by_mobil | forced)[:, None]
+        if not available.any():
             return np.zeros(len(speed), bool)
         order, lane_sorted, s_sorted = self._sorted()
         keys = lane_sorted * _BIG + s_sorted
@@ -281,8 +299,7 @@ class TrafficLogic:
             available[:, side] &= ~overlap
         res = mobil_decision(a_c[:, None], a_c_new, a_n, a_n_new, a_o[:, None],
                              a_o_new[:, None], dr.politeness, dr.lane_change_threshold_mps2,
-                             4.0, self.keep_right_bias, available & self.lane_change_allowed[
-                                 :, None])
+                             4.0, self.keep_right_bias, available & by_mobil[:, None])
         side = choose_side(res)
         # Route-forced changes (ego): change as soon as it is safe.
         for k, want_side in ((LEFT, la.left), (RIGHT, la.right)):

@@ -38,6 +38,7 @@ log = logging.getLogger(__name__)
 
 EGO = 0
 MOBIL_PERIOD_S = 1.0
+HISTORY_S = 2.0  # how far back ego_pose(t) reaches (rolling-shutter sweeps, motion blur)
 _LANE_CORRIDOR_M = 3.0  # cars farther than this from their lane's centre test all props
 STATIC_ID_BASE = 10_000  # static objects get instance ids from here; vehicles 1..n
 _PALETTE = ((200, 200, 205), (30, 30, 35), (150, 155, 160), (20, 60, 140), (120, 20, 25),
@@ -97,10 +98,12 @@ class World:
         self.vehicle_ids = np.arange(1, n + 1)
         self.ego_instance_id = int(self.vehicle_ids[EGO])
         self.vehicle_names = ["ego"] + [f"npc_{i:03d}" for i in range(n - 1)]
+        # Colours come from their own streams (3, i): they never shift a driver's draws.
         colors = [scenario.ego.vehicle.color_rgb or _PALETTE[0]]
-        for rng in npc_rngs:
+        for i in range(n - 1):
             c = scenario.traffic.vehicle.color_rgb
-            colors.append(c if c is not None else _PALETTE[int(rng.integers(len(_PALETTE)))])
+            pick = int(np.random.default_rng(_seed_seq(seed, 3, i)).integers(len(_PALETTE)))
+            colors.append(c if c is not None else _PALETTE[pick])
         self.vehicle_colors = colors
 
         # --- materials and static scene
@@ -136,6 +139,7 @@ class World:
                                                       for x in scenario.map.intersections})
         self.traffic = TrafficLogic(self.lanes, self.drivers, self.params.wheelbase_m,
                                     self.params.length_m)
+        self.signals.update(0.0)
         self.traffic.lane_change_allowed[EGO] = False
         self.spawner = Spawner(self, npc_rngs)
         self.route: list[int] = []
@@ -152,12 +156,11 @@ class World:
         self._lane_props, self._all_props = self._props_near_lanes()
         self.collisions: list[Collision] = []
         self._since_check_m = np.inf
-        min_w = float(self.params.width_m.min())
-        thinnest = min([min(p.size[:2]) for p in self.props], default=min_w)
-        # Between checks two cars close in by <= 2 * vmax * dt and must not exceed the two
-        # widths; a car closes on a prop by <= vmax * dt, below its width plus the prop's.
-        # So the fastest car's travel is kept under 80% of min(min_w, min_w + thinnest).
-        self._check_extent_m = 0.8 * min(min_w, min_w + thinnest)
+        # Between checks two cars close in by <= 2 * vmax * dt, which must stay below their
+        # two widths; a car closes on a prop by <= vmax * dt, below its width plus the
+        # prop's. Both hold when the fastest car travels less than the narrowest width
+        # (80% of it, for margin).
+        self._check_extent_m = 0.8 * float(self.params.width_m.min())
         self.distance_m = np.zeros(n)
         self.lane_change_count = 0
         self._decisions = 0
@@ -166,7 +169,7 @@ class World:
         self.accel_cmd = np.zeros(n)
         self.steer_cmd = np.zeros(n)
         self.ego_control: EgoControl | None = None
-        self.history = PoseHistory(capacity=int(round(0.5 / self.dt_s)) + 2)
+        self.history = PoseHistory(capacity=int(round(HISTORY_S / self.dt_s)) + 2)
         self._record_history()
         self._check_collisions()
 
@@ -220,15 +223,13 @@ class World:
             imperfection = np.zeros(0)
         ap = sc.ego.autopilot
         dr.cruise_speed_mps[EGO] = ap.cruise_speed_mps
-        dr.desired_speed_factor[EGO] = 10.0  # the cruise speed caps it, not the limit
         dr.time_headway_s[EGO] = ap.time_headway_s
         dr.min_gap_m[EGO] = ap.min_gap_m
         dr.max_accel_mps2[EGO] = sc.ego.vehicle.max_accel_mps2
         dr.comfort_decel_mps2[EGO] = ap.comfort_decel_mps2
         dr.lookahead_s[EGO] = ap.lookahead_s
         dr.min_lookahead_m[EGO] = ap.min_lookahead_m
-        # The ego cruise cap must not apply the speed limit factor: cap at limit instead.
-        dr.desired_speed_factor[EGO] = 1.0
+        dr.desired_speed_factor[EGO] = 1.0  # the ego drives at min(cruise, speed limit)
         self.reaction = ReactionDelay(reaction, ctrl_dt)
         self.wander = SpeedWander(imperfection, npc_rngs, ctrl_dt) if len(npc_rngs) else None
         self.ego_pid = SpeedPID.from_autopilot(ap, ctrl_dt, sc.ego.vehicle.max_decel_mps2,
@@ -240,9 +241,15 @@ class World:
         return self.step_index * self.dt_s
 
     def step(self, ego_control: EgoControl | None = None) -> None:
-        """Advance one physics step. ``ego_control`` overrides the ego autopilot."""
-        if ego_control is not None:
-            self.ego_control = ego_control
+        """Advance one physics step.
+
+        Args:
+            ego_control: drive the ego directly for this step (an RL agent or another
+                driver); None: the autopilot drives (it resumes from its last decision).
+        """
+        if (ego_control is None) != (self.ego_control is None):
+            self.ego_pid.reset()       # a hand-over: no stale integral or derivative
+        self.ego_control = ego_control
         if self.step_index % self.control_every == 0:
             self._decide()
         if self.ego_control is not None:
@@ -257,7 +264,9 @@ class World:
         # between checks exceeds their combined extent (>= the narrowest car plus the
         # thinnest prop); the fastest car bounds that motion.
         self._since_check_m += speed.max() * self.dt_s
-        if self._since_check_m >= self._check_extent_m:
+        # ...and at least once per decision, so slow contacts are stamped on time.
+        if self._since_check_m >= self._check_extent_m or \
+                self.step_index % self.control_every == 0:
             self._check_collisions()
 
     def _decide(self) -> None:
@@ -279,12 +288,15 @@ class World:
         if self.ego_control is None:
             self._ego_route_change()
         self._decisions += 1
-        movers = tr.lane_changes(speed, v0, ctrl_dt * self._mobil_every) \
-            if self._decisions % self._mobil_every == 0 else None
+        mobil_tick = self._decisions % self._mobil_every == 0
+        movers = None
+        if mobil_tick or tr.forced_change[EGO] >= 0:
+            movers = tr.lane_changes(speed, v0, ctrl_dt * self._mobil_every, mobil=mobil_tick)
         if movers is not None and movers.any():
             self.lane_change_count += int(movers.sum())
-            self.spawner.after_lane_change()
-            tr.find_leaders()
+            self.spawner.after_lane_change(movers)
+            tr.find_leaders()       # movers follow their new leader from now on
+            acc = tr.accelerations(speed, v0, stops)
         # Human reaction delay applies to following the car ahead; stop lines, lights and
         # give-way points are seen long in advance, so braking for them is not delayed.
         np.minimum(self.reaction.step(tr.lead_accel), tr.stop_accel, out=self.accel_cmd)
@@ -333,7 +345,7 @@ class World:
         else:
             self.collision_world.sync(st.x, st.y, st.yaw, near)  # parks stale bodies
             pairs = set()
-        for pair in pairs - self._touching:
+        for pair in sorted(pairs - self._touching):  # sets have no stable order
             a = self.vehicle_names[pair[1]]
             b = self.vehicle_names[pair[3]] if pair[2] == "vehicle" else self.props[pair[3]].name
             self.collisions.append(Collision(round(self.time_s, 6), a, b))
