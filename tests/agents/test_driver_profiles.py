@@ -6,6 +6,7 @@ import math
 
 import numpy as np
 import pytest
+from pydantic import ValidationError
 
 from agents.profiles import PARAM_NAMES, DriverParams, sample_drivers, truncnorm_from_uniform
 from scenarios.schema import Dist, DriverProfile, Traffic
@@ -77,9 +78,12 @@ def test_adding_a_driver_does_not_change_the_others() -> None:
         np.testing.assert_array_equal(getattr(fifty_one, name)[:50], getattr(fifty, name))
 
 
-def test_zero_std_gives_mean_and_bounds_clip_it() -> None:
+def test_zero_std_gives_mean_and_out_of_range_mean_is_rejected() -> None:
     assert truncnorm_from_uniform(0.37, Dist(mean=1.25, std=0.0)) == 1.25
-    assert truncnorm_from_uniform(0.37, Dist(mean=1.25, std=0.0, max=1.0)) == 1.0
+    with pytest.raises(ValidationError, match="mean must lie within"):
+        Dist(mean=1.25, std=0.0, max=1.0)
+    with pytest.raises(ValidationError, match="max must be >= min"):
+        Dist(mean=1.0, std=0.1, min=1.5, max=0.5)
     prof = DriverProfile(**{k: Dist(mean=0.5, std=0.0) for k in PARAM_NAMES})
     params = sample_drivers(Traffic(count=3, profiles={"p": prof}, mix={"p": 1.0}),
                             child_rngs(0, 3))
