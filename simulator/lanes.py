@@ -9,7 +9,8 @@ from simulator.hdmap import HDMap
 _RANK = {"left": 0, "right": 1, "straight": 2}
 _LATERAL_ACCEL_MPS2 = 2.0  # comfortable lateral acceleration (whole-lane curve speeds)
 _CAR_HALF_WIDTH_M = 1.3  # half a car's width plus a margin, for conflict zones
-_SPLIT_DISTANCE_M = 2.5  # connectors closer than this still share the road space
+_SPLIT_DISTANCE_M = 2.5
+_KEY_STRIDE = 1.0e6  # station key stride per lane for sorted (lane, s) searches  # connectors closer than this still share the road space
 
 
 class LaneArrays:
@@ -51,6 +52,7 @@ class LaneArrays:
         self.successors = [np.array(ln.successors, np.int64) for ln in lanes]
         self._connector_groups(lanes)
         self._conflict_tables(lanes, hdmap.conflicts)
+        self.set_obstacles([])
 
     @staticmethod
     def _zone(lane, other) -> tuple[float, float]:
@@ -130,6 +132,45 @@ class LaneArrays:
                     far = np.flatnonzero(d.min(axis=0) > _SPLIT_DISTANCE_M)
                     split = max(split, c.s[far[0]] if len(far) else c.length_m)
                 self.split_s[c.index] = split
+
+    def set_obstacles(self, footprints: list[np.ndarray]) -> None:
+        """Static obstacles on lanes (props standing on the road): for every lane, the
+        stations [s_in, s_out] a footprint (4, 2) covers within the lane's width (+0.3 m).
+        Cars treat ``s_in`` as a stopped leader (``obstacle_gap``)."""
+        rows = []
+        for fp in footprints:
+            pts = np.concatenate([fp + (np.roll(fp, -1, axis=0) - fp) * t
+                                  for t in np.linspace(0.0, 1.0, 6)[:-1]] + [fp.mean(0)[None]])
+            if not self.hdmap.is_on_road(pts, margin_m=0.3).any():
+                continue
+            for lane in self.hdmap.lanes:
+                s_d = np.array([self.table.project_global(lane.index, p) for p in pts])
+                inside = (np.abs(s_d[:, 1]) < lane.width_m / 2 + 0.3) & \
+                    (s_d[:, 0] >= 0) & (s_d[:, 0] <= lane.length_m)
+                if inside.any():
+                    rows.append((lane.index, float(s_d[inside, 0].min()),
+                                 float(s_d[inside, 0].max())))
+        rows.sort()
+        self.obstacle_lane = np.array([r[0] for r in rows], np.int64)
+        self.obstacle_s = np.array([r[1] for r in rows], float)
+        self._obstacle_key = self.obstacle_lane * _KEY_STRIDE + self.obstacle_s
+        self.first_obstacle_s = np.full(self.count + 1, np.inf)
+        for lane, s_in, _ in reversed(rows):
+            self.first_obstacle_s[lane] = s_in
+
+    def obstacle_gap(self, lane: np.ndarray, s: np.ndarray, to_front: np.ndarray,
+                     next_lane: np.ndarray) -> np.ndarray:
+        """Front-bumper distance to the next static obstacle on the lane (or, failing
+        that, on the next lane); inf where there is none."""
+        if not len(self.obstacle_s):
+            return np.full(len(s), np.inf)
+        pos = np.searchsorted(self._obstacle_key, lane * _KEY_STRIDE + s)
+        hit = pos < len(self.obstacle_s)
+        pos = np.minimum(pos, len(self.obstacle_s) - 1)
+        same = hit & (self.obstacle_lane[pos] == lane)
+        gap = np.where(same, self.obstacle_s[pos] - s - to_front, np.inf)
+        nxt = self.first_obstacle_s[next_lane]      # next_lane -1 -> the inf sentinel
+        return np.where(same, gap, self.length_m[lane] - s - to_front + nxt)
 
     def positions(self, lane: np.ndarray, s: np.ndarray, d: np.ndarray | None = None
                   ) -> tuple[np.ndarray, np.ndarray]:

@@ -18,6 +18,7 @@ from simulator.lanes import LaneArrays
 from simulator.signals import RED, YELLOW
 
 NO_LANE = -1
+OBSTACLE = -2  # ``leader`` value: a static obstacle (prop on the lane), speed 0
 _BIG = 1.0e6            # station key stride per lane (lanes are shorter than this) [m]
 _NO_CHANGE_ZONE_M = 30.0  # no lane changes this close to a lane's end at a junction
 _LANE_CHANGE_COOLDOWN_S = 4.0
@@ -149,6 +150,11 @@ class TrafficLogic:
             has |= got
             remaining = np.where(need & ~got, remaining + la.length_m[safe_next], remaining)
             nxt = np.where(need & ~got, la.only_successor[safe_next], NO_LANE)
+        # A prop standing on the lane is a leader that never moves.
+        obstacle = la.obstacle_gap(lane0, self.s, self.half_length_m, self.next_lane)
+        closer = self.active & (obstacle < gap)
+        leader[closer] = OBSTACLE
+        gap[closer] = obstacle[closer]
         self.leader, self.gap_m = leader, gap
 
     # ------------------------------------------------------------------ commands
@@ -275,6 +281,9 @@ class TrafficLogic:
             gap_lead = np.where(lead >= 0, self.s[np.maximum(lead, 0)] - s_new
                                 - self.half_length_m - self.half_length_m[np.maximum(lead, 0)],
                                 np.inf)
+            obstacle = la.obstacle_gap(tl, s_new, self.half_length_m, np.full(n, NO_LANE))
+            lead = np.where(obstacle < gap_lead, -1, lead)   # speed 0 below
+            gap_lead = np.minimum(gap_lead, obstacle)
             v_lead = np.where(lead >= 0, speed[np.maximum(lead, 0)], 0.0)
             a_self = idm_acceleration(speed, v0, gap_lead, speed - v_lead, dr.time_headway_s,
                                       dr.min_gap_m, dr.max_accel_mps2, dr.comfort_decel_mps2)
@@ -356,7 +365,7 @@ class TrafficLogic:
                                dr.time_headway_s[f], dr.min_gap_m[f], dr.max_accel_mps2[f],
                                dr.comfort_decel_mps2[f])
         ld = np.maximum(my_leader, 0)
-        gap_after = np.where(my_leader >= 0, self.gap_m + gap_now + 2 * self.half_length_m,
+        gap_after = np.where(my_leader != -1, self.gap_m + gap_now + 2 * self.half_length_m,
                              np.inf)
         after = idm_acceleration(speed[f], v0[f], gap_after,
                                  speed[f] - np.where(my_leader >= 0, speed[ld], 0.0),

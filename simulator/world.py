@@ -126,6 +126,7 @@ class World:
         self.props += generate_roadside(self.hdmap, scenario.map.roadside, self.rng, next_id,
                                         self.props, junctions)
         self.static_objects += [p.scene_object() for p in self.props]
+        self.lanes.set_obstacles([p.footprint() for p in self.props])
         for obj in self.static_objects:
             self.materials.set(obj.instance_id, obj.semantic, self._material_info[obj.material])
         self._mirror = SceneMirror(self.static_objects, self.materials)
@@ -140,7 +141,9 @@ class World:
         self.traffic = TrafficLogic(self.lanes, self.drivers, self.params.wheelbase_m,
                                     self.params.length_m)
         self.signals.update(0.0)
-        self.traffic.lane_change_allowed[EGO] = False
+        # An ego with a destination keeps to its planned lanes; without one it changes
+        # lanes like a driver (MOBIL), e.g. around an obstacle.
+        self.traffic.lane_change_allowed[EGO] = scenario.ego.destination is None
         self.spawner = Spawner(self, npc_rngs)
         self.route: list[int] = []
         self.route_index = 0
