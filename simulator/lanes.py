@@ -9,8 +9,8 @@ from simulator.hdmap import HDMap
 _RANK = {"left": 0, "right": 1, "straight": 2}
 _LATERAL_ACCEL_MPS2 = 2.0  # comfortable lateral acceleration (whole-lane curve speeds)
 _CAR_HALF_WIDTH_M = 1.3  # half a car's width plus a margin, for conflict zones
-_SPLIT_DISTANCE_M = 2.5
-_KEY_STRIDE = 1.0e6  # station key stride per lane for sorted (lane, s) searches  # connectors closer than this still share the road space
+_SPLIT_DISTANCE_M = 2.5  # connectors closer than this still share the road space
+_KEY_STRIDE = 1.0e6  # station key stride per lane for sorted (lane, s) searches
 
 
 class LaneArrays:
