@@ -138,10 +138,21 @@ class LaneArrays:
         stations [s_in, s_out] a footprint (4, 2) covers within the lane's width (+0.3 m).
         Cars treat ``s_in`` as a stopped leader (``obstacle_gap``)."""
         rows = []
-        for fp in footprints:
-            pts = np.concatenate([fp + (np.roll(fp, -1, axis=0) - fp) * t
-                                  for t in np.linspace(0.0, 1.0, 6)[:-1]] + [fp.mean(0)[None]])
-            if not self.hdmap.is_on_road(pts, margin_m=0.3).any():
+        outlines = [np.concatenate([fp + (np.roll(fp, -1, axis=0) - fp) * t
+                                    for t in np.linspace(0.0, 1.0, 6)[:-1]]
+                                   + [fp.mean(0)[None]]) for fp in footprints]
+        on = np.zeros(len(outlines), bool)
+        if outlines:
+            # Cheap first pass: a footprint's centre within its half-diagonal of the road.
+            centers = np.array([fp.mean(0) for fp in footprints])
+            reach = max(float(np.hypot(*np.ptp(fp, axis=0)) / 2) for fp in footprints)
+            near = np.flatnonzero(self.hdmap.is_on_road(centers, margin_m=reach + 0.3))
+            if len(near):
+                pts = np.concatenate([outlines[k] for k in near])
+                hit = self.hdmap.is_on_road(pts, margin_m=0.3).reshape(len(near), -1)
+                on[near] = hit.any(axis=1)
+        for k, pts in enumerate(outlines):
+            if not on[k]:
                 continue
             for lane in self.hdmap.lanes:
                 s_d = np.array([self.table.project_global(lane.index, p) for p in pts])
