@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from benchmarks.scenes import default_world
 from scenarios.schema import GeoOrigin
 from scenarios.sensor_schema import GnssConfig
 from sensors.gnss import Gnss
@@ -89,22 +90,6 @@ class _OpenSky(UrbanWorld):
         super().__init__([], MaterialTable())
 
 
-def _default_world() -> Any | None:
-    """The default scenario's World after a few steps, or None if it is not available."""
-    try:
-        from scenarios import DEFAULT_SCENARIO, load
-        from simulator.world import World
-
-        world = World(load(DEFAULT_SCENARIO))
-        for _ in range(10):
-            world.step()
-        world.mirror()
-        return world
-    except Exception as exc:  # noqa: BLE001 - any failure means "skip this measurement"
-        logger.info("default World unavailable (%s); skipping it", exc)
-        return None
-
-
 def _drive(world: Any, fixes: int, repeats: int, t0: float = 0.0, step_s: float = 0.1
            ) -> tuple[float, list[Any]]:
     """Median fixes/s over ``repeats`` drives of ``fixes`` captures; the last drive's output."""
@@ -136,15 +121,10 @@ def run(quick: bool = False) -> dict[str, float]:
         if fixed.any() else float("nan"),
     }
     result["gnss_fixes_per_s_open_sky"], _ = _drive(_OpenSky(), fixes, repeats)
-    world = _default_world()
-    if world is not None:
-        try:
-            result["gnss_fixes_per_s_default_world"], _ = _drive(
-                world, fixes, repeats, t0=float(world.time_s), step_s=0.0)
-        finally:
-            close = getattr(world, "close", None)
-            if close is not None:
-                close()
+    with default_world(steps=10) as world:
+        world.mirror()
+        result["gnss_fixes_per_s_default_world"], _ = _drive(
+            world, fixes, repeats, t0=float(world.time_s), step_s=0.0)
     return result
 
 

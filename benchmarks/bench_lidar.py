@@ -2,8 +2,7 @@
 
 ``run()`` measures one full sweep (64 x 2048 rays: rolling-scan poses, Embree cast,
 intensity, default noise, labels, de-skewed GT; lidar on the roof at 1.9 m) on the default
-scenario's world after 10 steps when ``simulator.world.World`` is importable, else on a
-synthetic urban canyon (road plane, 60 buildings, 50 car-sized boxes). The same rays (same
+scenario's world after 10 steps. The same rays (same
 origins, directions and range) are then cast with pybullet's ``rayTestBatch`` against the
 same triangles (static + current vehicles) loaded into a DIRECT client as concave
 ``GEOM_MESH`` shapes, in batches under pybullet's 16,384-ray limit, with all threads
@@ -21,81 +20,17 @@ import time
 from typing import Any
 
 import numpy as np
-import pybullet
 
+from benchmarks.scenes import default_world
 from scenarios.sensor_schema import LidarConfig
 from sensors.lidar import Lidar
-from simulator.objects import SceneObject, box_mesh
-from simulator.pose import Pose, rot_z
-from simulator.raycast import MaterialTable, SceneMirror
-from simulator.semantics import DEFAULT_MATERIALS, PROP_DEFAULTS, SEMANTIC_CLASSES
+from simulator.quiet_pybullet import p as pybullet
+from simulator.raycast import SceneMirror
 
 logger = logging.getLogger(__name__)
 
 _PYBULLET_BATCH = 16_000          # a full 16,384-ray batch came back empty on this machine
 _PYBULLET_MAX_TRIANGLES = 40_000  # per collision shape (createCollisionShape size limit)
-
-
-# --------------------------------------------------------------------------- scenes
-def synthetic_scene(seed: int = 0) -> tuple[list[SceneObject], MaterialTable]:
-    """Road plane + 60 buildings in two rows + 50 car-sized boxes, world frame."""
-    rng = np.random.default_rng(seed)
-    objects: list[SceneObject] = []
-    materials = MaterialTable()
-
-    def add(kind: str, material: str, center: tuple[float, float],
-            size: tuple[float, float, float], yaw: float = 0.0, z0: float = 0.0) -> None:
-        iid = 10 + len(objects)
-        sem = SEMANTIC_CLASSES[kind]
-        v, t = box_mesh(center, size, yaw, z0)
-        objects.append(SceneObject(f"{kind}_{iid}", sem, iid, material, v, t))
-        materials.set(iid, sem, DEFAULT_MATERIALS[material])
-
-    add("road", "asphalt", (0.0, 0.0), (400.0, 400.0, 0.1), z0=-0.1)
-    for i in range(60):
-        side = 1.0 if i % 2 else -1.0
-        x = -150.0 + (i // 2) * 10.0
-        add("building", PROP_DEFAULTS["building"][1], (x, side * (14.0 + rng.uniform(0, 6))),
-            (8.0, 10.0, float(rng.uniform(6, 30))))
-    for _ in range(50):
-        add("vehicle", "car_paint", (float(rng.uniform(-100, 100)), float(rng.uniform(-6, 6))),
-            (4.5, 1.8, 1.5), float(rng.uniform(-0.3, 0.3)))
-    return objects, materials
-
-
-class _BenchWorld:
-    """What the lidar reads from a world, over a static mirror; the ego drives and turns."""
-
-    def __init__(self, objects: list[SceneObject], materials: MaterialTable):
-        self.materials = materials
-        self._mirror = SceneMirror(objects, materials)
-        self.time_s = 1.0
-        self.ego_instance_id = 1
-
-    def mirror(self) -> SceneMirror:
-        return self._mirror
-
-    def ego_pose(self, t_s: float | None = None) -> Pose:
-        t = self.time_s if t_s is None else t_s
-        yaw = 0.2 * (t - self.time_s)                  # 0.2 rad/s: exercises the slerp
-        return Pose(np.array([10.0 * (t - self.time_s), 0.0, 0.0]), rot_z(yaw),
-                    np.array([10.0, 0.0, 0.0]), np.array([0.0, 0.0, 0.2]), time_s=t)
-
-
-def _default_world() -> Any | None:
-    """The default scenario's World after a few steps, or None if it is not available."""
-    try:
-        from scenarios import DEFAULT_SCENARIO, load
-        from simulator.world import World
-
-        world = World(load(DEFAULT_SCENARIO))
-        for _ in range(10):
-            world.step()
-        world.mirror()
-        return world
-    except Exception as exc:  # noqa: BLE001 - any failure means "use the fallback scene"
-        logger.info("default World unavailable (%s); using the synthetic scene", exc)
-        return None
 
 
 def _mirror_triangles(mirror: SceneMirror) -> tuple[np.ndarray, np.ndarray]:
@@ -196,13 +131,8 @@ def measure(world: Any, repeats: int = 10) -> dict[str, float]:
 
 def run(quick: bool = False) -> dict[str, float]:
     """Benchmark entry point: see the module docstring. ``quick`` uses fewer repeats."""
-    world = _default_world()
-    if world is None:
-        return measure(_BenchWorld(*synthetic_scene()), repeats=3 if quick else 10)
-    try:
+    with default_world(steps=10) as world:
         return measure(world, repeats=3 if quick else 10)
-    finally:
-        world.close()
 
 
 if __name__ == "__main__":
