@@ -115,8 +115,12 @@ def cmd_run(args: argparse.Namespace) -> int:
     from scenarios import load
     from simulator.runner import RunOptions, run_scenario, with_overrides
 
+    from simulator.checks import check_scenario
+
     scenario = with_overrides(load(args.scenario), args.seed, args.duration)
+    check_scenario(scenario)       # map and route errors before any output or progress bar
     out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
     total = scenario.simulation.duration_s
     start = time.perf_counter()
     bar_format = "{l_bar}{bar}| {n:.1f}/{total:.1f} sim s [{elapsed}<{remaining}]"

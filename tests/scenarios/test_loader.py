@@ -114,14 +114,20 @@ def test_validate_cli_exit_codes(tmp_path: Path, capsys) -> None:
 
 def test_cli_user_errors_have_no_traceback(tmp_path: Path) -> None:
     bad = _write(tmp_path, VALID.replace("  count: 2", "  count: -4"))
+    lost = tmp_path / "lost.yaml"      # valid schema, but the lane does not exist
+    lost.write_text(VALID.replace("lane: r/fwd/0", "lane: r/fwd/3"))
     for args in (["validate", str(bad)], ["run", "--scenario", str(bad), "--out",
                                           str(tmp_path / "o")],
+                 ["validate", str(lost)], ["run", "--scenario", str(lost), "--out",
+                                           str(tmp_path / "o")],
                  ["run", "--duration", "-3"], ["bench", "--only", "nope"]):
         proc = subprocess.run([sys.executable, str(REPO / "run_sim.py"), *args],
                               capture_output=True, text=True, cwd=REPO)
         assert proc.returncode == 2, (args, proc.stderr)
         assert "Traceback" not in proc.stderr
         assert len(proc.stderr.strip().splitlines()) == 1, proc.stderr
+        if "lost" in " ".join(args):
+            assert "ego.start.lane: unknown lane 'r/fwd/3'" in proc.stderr
 
 
 def test_schema_is_json_schema() -> None:
