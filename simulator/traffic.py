@@ -127,10 +127,19 @@ class TrafficLogic:
         first_s[vl_sorted[starts]] = s_sorted[starts]
         first[2 * la.count] = -1
         has = leader >= 0
+        idx = np.arange(n)
+        # A car still in the shared start of a connector sees the first car that is
+        # further along its own connector (past the split, so outside the group).
+        own = np.where(grouped & ~has & self.active, first[lane0], -1)
+        own = np.where(own == idx, -1, own)
+        got = own >= 0
+        leader[got] = own[got]
+        gap[got] = first_s[lane0[got]] - self.s[got] - (
+            self.half_length_m[got] + self.half_length_m[own[got]])
+        has |= got
         # Look ahead along the chosen next lane and the one after it.
         remaining = la.length_m[lane0] - self.s
         nxt = self.next_lane
-        idx = np.arange(n)
         for _ in range(2):
             need = ~has & (nxt >= 0) & self.active
             safe_next = np.maximum(nxt, 0)

@@ -83,3 +83,17 @@ def test_left_turn_without_oncoming_traffic_does_not_wait() -> None:
             speeds.append(w.state.vx[0])
     assert speeds and min(speeds) > 3.0
     assert w.route_progress() > 0.995
+
+
+def test_car_in_a_connectors_shared_start_follows_the_car_past_the_split() -> None:
+    w = World(parse_scenario(SCENARIO.replace("count: 1", "count: 2")))
+    hd, la = w.hdmap, w.lanes
+    turn = hd.lane_index("x/north/in/0->east/out/0")
+    split = la.split_s[turn]
+    w.spawner._place(1, turn, split + 3.0, 2.0)      # past the split
+    w.spawner._place(2, turn, split - 4.0, 4.0)      # still in the shared start
+    w.traffic.find_leaders()
+    assert w.traffic.leader[2] == 1
+    expected = 7.0 - w.params.length_m[1]            # centre distance minus two half cars
+    assert np.isclose(w.traffic.gap_m[2], expected)
+    w.close()
