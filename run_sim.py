@@ -113,9 +113,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from scenarios import load
-    from simulator.runner import RunOptions, run_scenario, with_overrides
-
     from simulator.checks import check_scenario
+    from simulator.runner import RunOptions, run_scenario, with_overrides
 
     scenario = with_overrides(load(args.scenario), args.seed, args.duration)
     check_scenario(scenario)       # map and route errors before any output or progress bar

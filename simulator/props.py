@@ -79,7 +79,48 @@ def _sign(p: PropInstance) -> tuple[np.ndarray, np.ndarray]:
     return merge_meshes([post, plate])
 
 
-_MESHERS = {"tree": _tree, "sign": _sign}
+def _traffic_light(p: PropInstance) -> tuple[np.ndarray, np.ndarray]:
+    """A pole with a signal head (0.35 x 0.35 x 1.0 m) on top, facing the traffic."""
+    _, _, h = p.size
+    pole = box_mesh(p.center_xy, (0.15, 0.15, h - 1.0), p.yaw)
+    head = box_mesh(p.center_xy, (0.35, 0.35, 1.0), p.yaw, z0=h - 1.0)
+    return merge_meshes([pole, head])
+
+
+_MESHERS = {"tree": _tree, "sign": _sign, "traffic_light": _traffic_light}
+_LIGHT_SIZE = (0.35, 0.35, 4.5)   # footprint of the head, overall height [m]
+_LIGHT_KERB_OFFSET_M = 1.2        # from the outer lane's right edge to the pole
+
+
+def traffic_lights(hdmap, first_instance_id: int) -> tuple[list[PropInstance],
+                                                           dict[int, tuple[str, int]]]:
+    """One signal pole at the right kerb of every signalised approach, at its stop line.
+
+    Returns:
+        The props, and for each its (intersection id, signal group) so its state can be
+        looked up (group 0: east/west arms, 1: north/south).
+    """
+    props: list[PropInstance] = []
+    groups: dict[int, tuple[str, int]] = {}
+    outermost: dict[tuple[str, str], object] = {}
+    for lane in hdmap.lanes:
+        if lane.signal_group is None:
+            continue
+        arm = lane.id.rsplit("/", 2)[0]               # "X/west" of "X/west/in/1"
+        if arm not in outermost or int(lane.id.rsplit("/", 1)[1]) > \
+                int(outermost[arm].id.rsplit("/", 1)[1]):
+            outermost[arm] = lane
+    semantic = SEMANTIC_CLASSES["traffic_light"]
+    for arm in sorted(outermost):
+        lane = outermost[arm]
+        end, heading = lane.centerline[-1], float(lane.heading[-1])
+        right = np.array([np.sin(heading), -np.cos(heading)])
+        xy = end + right * (lane.width_m / 2 + _LIGHT_KERB_OFFSET_M)
+        iid = first_instance_id + len(props)
+        props.append(PropInstance("traffic_light", (float(xy[0]), float(xy[1])), _LIGHT_SIZE,
+                                  heading, "metal", semantic, iid, f"traffic_light_{iid}"))
+        groups[iid] = (lane.junction, int(lane.signal_group))
+    return props, groups
 
 # Sizes of generated items (l, w, h) [m]; sign: l is the plate side, w its thickness.
 _ITEM_SIZES = {"pole": (0.25, 0.25, 7.0), "tree": (3.0, 3.0, 7.0), "sign": (0.7, 0.06, 2.6)}

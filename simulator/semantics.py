@@ -70,4 +70,5 @@ PROP_DEFAULTS: MappingProxyType[str, tuple[str, str]] = MappingProxyType({
     "pole": ("pole", "metal"),
     "tree": ("vegetation", "foliage"),
     "sign": ("traffic_sign", "sign"),
+    "traffic_light": ("traffic_light", "metal"),
 })

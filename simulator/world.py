@@ -26,7 +26,7 @@ from simulator.history import PoseHistory
 from simulator.lanes import LaneArrays
 from simulator.objects import ObjectBox, SceneObject
 from simulator.pose import Pose
-from simulator.props import PropInstance, explicit_props, generate_roadside
+from simulator.props import PropInstance, explicit_props, generate_roadside, traffic_lights
 from simulator.raycast import MaterialTable, SceneMirror
 from simulator.road_meshes import build_road_objects
 from simulator.semantics import DEFAULT_MATERIALS, SEMANTIC_CLASSES, MaterialInfo
@@ -125,6 +125,9 @@ class World:
         junctions = [tuple(x.position) for x in scenario.map.intersections]
         self.props += generate_roadside(self.hdmap, scenario.map.roadside, self.rng, next_id,
                                         self.props, junctions)
+        lights, self.light_groups = traffic_lights(self.hdmap, STATIC_ID_BASE +
+                                                   len(self.static_objects) + len(self.props))
+        self.props += lights
         self.static_objects += [p.scene_object() for p in self.props]
         self.lanes.set_obstacles([p.footprint() for p in self.props])
         for obj in self.static_objects:
@@ -392,7 +395,16 @@ class World:
         return self.vehicle_boxes() + [p.box() for p in self.props]
 
     def light_states(self) -> dict[str, dict[str, str]]:
+        """Light state per intersection and arm group (``east_west``, ``north_south``)."""
         return self.signals.snapshot()
+
+    def traffic_light_states(self) -> dict[int, str]:
+        """State ("red"/"yellow"/"green") of every traffic-light object by instance id,
+        to join with camera boxes and lidar points (their semantic is traffic_light)."""
+        snap = self.signals.snapshot()
+        names = ("east_west", "north_south")
+        return {iid: snap[jid][names[group]] for iid, (jid, group) in self.light_groups.items()
+                if jid in snap}
 
     def route_progress(self) -> float | None:
         """Fraction of the ego route driven (0-1); None when the ego has no destination."""

@@ -153,3 +153,19 @@ def test_unknown_lane_is_a_clear_error() -> None:
     """
     with pytest.raises(WorldError, match=r"ego.start.lane: unknown lane 'r/fwd/7'"):
         World(parse_scenario(text))
+
+
+def test_traffic_light_objects_stand_at_each_approach_with_their_state() -> None:
+    with World(_no_sensors()) as w:
+        lights = [p for p in w.props if p.type == "traffic_light"]
+        assert len(lights) == 4                       # one per signalised approach
+        assert not w.hdmap.is_on_road(np.array([p.center_xy for p in lights])).any()
+        for _ in range(2500):                         # into the north/south green phase
+            w.step()
+        states = w.traffic_light_states()
+        snap = w.light_states()["center"]
+        for p in lights:
+            x, y = p.center_xy
+            group = "east_west" if abs(x) > abs(y) else "north_south"
+            assert states[p.instance_id] == snap[group]
+        assert set(states.values()) == {"red", "green"}
