@@ -39,13 +39,13 @@ class EgoRoute:
 
 def lane_index(hdmap: HDMap, lane_id: str, where: str) -> int:
     """Index of a lane id, or a WorldError naming the field and close matches."""
-    ids = [ln.id for ln in hdmap.lanes]
-    if lane_id not in ids:
-        close = difflib.get_close_matches(lane_id, ids, n=3)
+    try:
+        return hdmap.lane_index(lane_id)
+    except KeyError:
+        close = difflib.get_close_matches(lane_id, [ln.id for ln in hdmap.lanes], n=3)
         hint = f"; did you mean {', '.join(close)}?" if close else \
-            f"; lanes look like {ids[0]!r}"
-        raise WorldError(f"{where}: unknown lane {lane_id!r}{hint}")
-    return ids.index(lane_id)
+            f"; lanes look like {hdmap.lanes[0].id!r}"
+        raise WorldError(f"{where}: unknown lane {lane_id!r}{hint}") from None
 
 
 def plan_route(hdmap: HDMap, ego: Ego) -> EgoRoute:
