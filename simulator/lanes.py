@@ -10,7 +10,7 @@ _RANK = {"left": 0, "right": 1, "straight": 2}
 _LATERAL_ACCEL_MPS2 = 2.0  # comfortable lateral acceleration (whole-lane curve speeds)
 _CAR_HALF_WIDTH_M = 1.3  # half a car's width plus a margin, for conflict zones
 _SPLIT_DISTANCE_M = 2.5  # connectors closer than this still share the road space
-_KEY_STRIDE = 1.0e6  # station key stride per lane for sorted (lane, s) searches
+KEY_STRIDE = 1.0e6  # station key stride per lane for sorted (lane, s) searches
 
 
 class LaneArrays:
@@ -92,23 +92,20 @@ class LaneArrays:
             rb = _RANK.get(lanes[b].movement, 2)
             if ra < rb and same:
                 yields.append((a, ae, ax, b, be, bx, pred(b)))
-        cols = list(zip(*rows)) if rows else [()] * 8
-        self.conf_lane = np.array(cols[0], np.int64)
-        self.conf_entry = np.array(cols[1], float)
-        self.conf_exit = np.array(cols[2], float)
-        self.conf_other = np.array(cols[3], np.int64)
-        self.conf_other_entry = np.array(cols[4], float)
-        self.conf_other_exit = np.array(cols[5], float)
-        self.conf_pred = np.array(cols[6], np.int64)
-        self.conf_same_phase = np.array(cols[7], bool)
-        cols = list(zip(*yields)) if yields else [()] * 7
-        self.yield_lane = np.array(cols[0], np.int64)
-        self.yield_entry = np.array(cols[1], float)
-        self.yield_exit = np.array(cols[2], float)
-        self.prio_lane = np.array(cols[3], np.int64)
-        self.prio_entry = np.array(cols[4], float)
-        self.prio_exit = np.array(cols[5], float)
-        self.prio_pred = np.array(cols[6], np.int64)
+        i, f, b = np.int64, float, bool
+        self._set_columns(rows, "conf", ("lane", "entry", "exit", "other", "other_entry",
+                                         "other_exit", "pred", "same_phase"),
+                          (i, f, f, i, f, f, i, b))
+        for name, col, dtype in zip(
+                ("yield_lane", "yield_entry", "yield_exit", "prio_lane", "prio_entry",
+                 "prio_exit", "prio_pred"), range(7), (i, f, f, i, f, f, i)):
+            setattr(self, name, np.array([r[col] for r in yields], dtype))
+
+    def _set_columns(self, rows: list[tuple], prefix: str, names: tuple[str, ...],
+                     dtypes: tuple) -> None:
+        """Store the columns of ``rows`` as arrays ``{prefix}_{name}``."""
+        for col, (name, dtype) in enumerate(zip(names, dtypes)):
+            setattr(self, f"{prefix}_{name}", np.array([r[col] for r in rows], dtype))
 
     def _connector_groups(self, lanes) -> None:
         """Connectors leaving the same lane overlap at first: until ``split_s`` they count
@@ -164,7 +161,7 @@ class LaneArrays:
         rows.sort()
         self.obstacle_lane = np.array([r[0] for r in rows], np.int64)
         self.obstacle_s = np.array([r[1] for r in rows], float)
-        self._obstacle_key = self.obstacle_lane * _KEY_STRIDE + self.obstacle_s
+        self._obstacle_key = self.obstacle_lane * KEY_STRIDE + self.obstacle_s
         self.first_obstacle_s = np.full(self.count + 1, np.inf)
         for lane, s_in, _ in reversed(rows):
             self.first_obstacle_s[lane] = s_in
@@ -175,7 +172,7 @@ class LaneArrays:
         that, on the next lane); inf where there is none."""
         if not len(self.obstacle_s):
             return np.full(len(s), np.inf)
-        pos = np.searchsorted(self._obstacle_key, lane * _KEY_STRIDE + s)
+        pos = np.searchsorted(self._obstacle_key, lane * KEY_STRIDE + s)
         hit = pos < len(self.obstacle_s)
         pos = np.minimum(pos, len(self.obstacle_s) - 1)
         same = hit & (self.obstacle_lane[pos] == lane)

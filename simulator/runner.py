@@ -10,7 +10,7 @@ import csv
 import json
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import cv2
@@ -31,7 +31,6 @@ class RunOptions:
     sensors: bool = True
     preview_every_s: float = 1.0  # sensor preview images at most this often [s]
     progress: Callable[[float], None] | None = None  # called with simulated seconds done
-    extra: dict = field(default_factory=dict)
 
 
 def with_overrides(scenario: Scenario, seed: int | None = None,

@@ -14,12 +14,11 @@ from agents.controllers import pure_pursuit_steer
 from agents.idm import idm_acceleration
 from agents.mobil import LEFT, NO_CHANGE, RIGHT, choose_side, mobil_decision
 from simulator.junction_rules import NearJunction, clearing_stops, give_way_stops
-from simulator.lanes import LaneArrays
+from simulator.lanes import KEY_STRIDE, LaneArrays
 from simulator.signals import RED, YELLOW
 
 NO_LANE = -1
 OBSTACLE = -2  # ``leader`` value: a static obstacle (prop on the lane), speed 0
-_BIG = 1.0e6            # station key stride per lane (lanes are shorter than this) [m]
 _NO_CHANGE_ZONE_M = 30.0  # no lane changes this close to a lane's end at a junction
 _LANE_CHANGE_COOLDOWN_S = 4.0
 _LANE_CHANGE_DONE_M = 0.8    # |d| below which a lane change no longer blocks the old lane
@@ -260,7 +259,7 @@ class TrafficLogic:
         if not available.any():
             return np.zeros(len(speed), bool)
         order, lane_sorted, s_sorted = self._sorted()
-        keys = lane_sorted * _BIG + s_sorted
+        keys = lane_sorted * KEY_STRIDE + s_sorted
         dr = self.drivers
         n = len(speed)
         idx = np.arange(n)
@@ -280,7 +279,7 @@ class TrafficLogic:
             tl = np.maximum(cand_lanes[:, side], 0)
             s_new = self.s * la.length_m[tl] / la.length_m[lane]
             new_s[:, side] = s_new
-            pos = np.searchsorted(keys, tl * _BIG + s_new)
+            pos = np.searchsorted(keys, tl * KEY_STRIDE + s_new)
             p_lead = np.minimum(pos, n - 1)
             lead = np.where((pos < n) & (lane_sorted[p_lead] == tl), order[p_lead], -1)
             p_fol = np.maximum(pos - 1, 0)

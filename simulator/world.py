@@ -159,7 +159,7 @@ class World:
         self.collision_world = CollisionWorld(
             hulls, [(p.center_xy, p.size, p.yaw) for p in self.props])
         self._touching: set[tuple] = set()
-        self._lane_props, self._all_props = self._props_near_lanes()
+        self._lane_props = self._props_near_lanes()
         self.collisions: list[Collision] = []
         self._since_check_m = np.inf
         # Between checks two cars close in by <= 2 * vmax * dt, which must stay below their
@@ -186,29 +186,22 @@ class World:
                 raise WorldError(f"prop {p.name}: unknown material {p.material!r}; known: "
                                  f"{', '.join(sorted(self._material_info))}")
 
-    def _props_near_lanes(self) -> tuple[np.ndarray, np.ndarray]:
+    def _props_near_lanes(self) -> np.ndarray:
         """Per lane, the props a car within ``_LANE_CORRIDOR_M`` of its centreline could
-        touch, as a (lanes, K) index table padded with -1; and the same table widened to
-        list every prop in every row (for cars far off their lane)."""
+        touch, as a (lanes, K) index table padded with -1."""
         cw = self.collision_world
-        n_props = len(cw.prop_xy)
         reach = _LANE_CORRIDOR_M + float(cw.vehicle_radius.max()) + 0.5
         rows = []
         for lane in self.hdmap.lanes:
-            if not n_props:
+            if not len(cw.prop_xy):
                 rows.append(np.zeros(0, np.int64))
                 continue
             d = np.hypot(*(lane.centerline[:, None, :] - cw.prop_xy[None, :, :]).T)
             rows.append(np.flatnonzero((d - cw.prop_radius[:, None]).min(axis=1) < reach))
-        width = max([len(r) for r in rows] + [1])
-        table = np.full((len(rows), width), -1, np.int64)
+        table = np.full((len(rows), max([len(r) for r in rows] + [1])), -1, np.int64)
         for k, r in enumerate(rows):
             table[k, :len(r)] = r
-        everything = np.broadcast_to(np.arange(max(n_props, 1)) if n_props else
-                                     np.full(1, -1), (len(rows), max(n_props, 1)))
-        wide = np.full((len(rows), max(width, everything.shape[1])), -1, np.int64)
-        wide[:, :everything.shape[1]] = everything
-        return table, wide
+        return table
 
     def _setup_drivers(self, npc_rngs: list[np.random.Generator]) -> None:
         sc = self.scenario
@@ -336,21 +329,20 @@ class World:
         st = self.state
         self._since_check_m = 0.0
         tr = self.traffic
-        # Cars stay within a few metres of their lane: test only the props near it.
+        # Cars stay within a few metres of their lane: test only the props near it; the
+        # rare car far off its lane tests every prop.
+        props = self._lane_props[np.maximum(tr.lane, 0)]
         off_lane = tr.active & ((np.abs(tr.d) > _LANE_CORRIDOR_M) | (tr.lane < 0))
-        table = self._all_props if off_lane.any() else self._lane_props
-        props = table[np.maximum(tr.lane, 0)]
-        if off_lane.any():  # rare: a car far off its lane tests every prop
-            props[~off_lane] = -1
-            props[~off_lane, :self._lane_props.shape[1]] = self._lane_props[
-                np.maximum(tr.lane[~off_lane], 0)]
+        n_props = len(self.props)
+        if off_lane.any() and n_props:
+            wide = np.full((len(props), max(n_props, props.shape[1])), -1, np.int64)
+            wide[:, :props.shape[1]] = props
+            wide[off_lane] = -1
+            wide[off_lane, :n_props] = np.arange(n_props)
+            props = wide
         near = self.collision_world.candidates(st.x, st.y, st.yaw, tr.active, props)
-        if near.any():
-            self.collision_world.sync(st.x, st.y, st.yaw, near)
-            pairs = self.collision_world.contacts()
-        else:
-            self.collision_world.sync(st.x, st.y, st.yaw, near)  # parks stale bodies
-            pairs = set()
+        self.collision_world.sync(st.x, st.y, st.yaw, near)   # also parks stale bodies
+        pairs = self.collision_world.contacts() if near.any() else set()
         for pair in sorted(pairs - self._touching):  # sets have no stable order
             a = self.vehicle_names[pair[1]]
             b = self.vehicle_names[pair[3]] if pair[2] == "vehicle" else self.props[pair[3]].name

@@ -58,3 +58,25 @@ def test_fast_car_cannot_skip_a_thin_pole(speed_mps: float) -> None:
         # Front bumper (s + 2.3 m) meets the pole face (150 - 0.1 m).
         t_hit = (150 - 0.1 - 5 - 2.3) / speed_mps
         assert t_hit <= w.collisions[0].time_s <= t_hit + 0.8 * 1.85 / speed_mps + 0.01
+
+
+def test_car_far_off_its_lane_still_hits_props() -> None:
+    """Props beyond the lane corridor are tested once a car leaves its lane."""
+    text = """
+    map:
+      roads: [{id: r, segments: [{type: straight, length_m: 300}]}]
+    props:
+      - {type: box, position: [33.6, -24.3], size: [2, 2, 2]}
+    ego:
+      start: {lane: r/fwd/0, s_m: 5}
+      speed_mps: 10
+    traffic: {count: 0}
+    """
+    with World(parse_scenario(text)) as w:
+        assert (w._lane_props < 0).all()          # the box is far from every lane
+        for _ in range(1500):
+            w.step(EgoControl(accel_mps2=0.0, steer_rad=-0.1))   # curve right, off road
+            if w.collisions:
+                break
+        assert [c.actor_b for c in w.collisions] == [w.props[0].name]
+        assert w.state.y[0] < -20.0
