@@ -112,9 +112,9 @@ def cmd_schema(_args: argparse.Namespace) -> int:
 def cmd_run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
+    from runner.run import RunOptions, run_scenario, with_overrides
     from scenarios import load
     from simulator.checks import check_scenario
-    from simulator.runner import RunOptions, run_scenario, with_overrides
 
     scenario = with_overrides(load(args.scenario), args.seed, args.duration)
     check_scenario(scenario)       # map and route errors before any output or progress bar

@@ -26,7 +26,7 @@ from benchmarks.scenes import default_world
 from scenarios.sensor_schema import CameraConfig
 from sensors.camera import Camera
 from sensors.camera_model import R_SENSOR_FROM_OPTICAL
-from simulator.raycast import SceneMirror
+from simulator.scene.mirror import SceneMirror
 
 logger = logging.getLogger(__name__)
 
@@ -52,7 +52,7 @@ def _time_camera(world: Any, width: int, height: int, frames: int) -> tuple[floa
 
 
 def _tinyrenderer_time(world: Any, cam: Camera, frames: int, shadow: bool) -> float:
-    from simulator.quiet_pybullet import p
+    from simulator.scene.quiet_pybullet import p
 
     client = p.connect(p.DIRECT)
     try:

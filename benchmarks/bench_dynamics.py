@@ -1,9 +1,9 @@
-"""Vehicle dynamics benchmark: one ``simulator.dynamics.step`` for 51 vehicles (ego + 50).
+"""Vehicle dynamics benchmark: one ``simulator.vehicles.dynamics.step`` for 51 vehicles (ego + 50).
 
 ``dynamics_step_us`` is the median wall time of one 100 Hz step [us] over many steps, with
 a mix of stopped, slow (kinematic blend) and fast cars whose commands change at 20 Hz, so
 every part of the model is exercised. ``place_cars_us`` is the median time to rebuild the
-51 car meshes for the ray-cast scene (``simulator.car_mesh.place_cars``).
+51 car meshes for the ray-cast scene (``simulator.vehicles.mesh.place_cars``).
 
 Run alone: ``.venv/bin/python -m benchmarks.bench_dynamics`` (prints one JSON object).
 """
@@ -16,8 +16,8 @@ import time
 import numpy as np
 
 from scenarios.schema import VehicleSpec
-from simulator.car_mesh import place_cars
-from simulator.dynamics import VehicleParams, VehicleState, step
+from simulator.vehicles.dynamics import VehicleParams, VehicleState, step
+from simulator.vehicles.mesh import place_cars
 
 N_VEHICLES = 51
 DT_S = 0.01

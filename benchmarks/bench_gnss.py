@@ -22,10 +22,10 @@ from benchmarks.scenes import default_world
 from scenarios.schema import GeoOrigin
 from scenarios.sensor_schema import GnssConfig
 from sensors.gnss import Gnss
-from simulator.objects import SceneObject, box_mesh
 from simulator.pose import Pose, rot_z
-from simulator.raycast import MaterialTable, SceneMirror
-from simulator.semantics import DEFAULT_MATERIALS, SEMANTIC_CLASSES
+from simulator.scene.mirror import MaterialTable, SceneMirror
+from simulator.scene.objects import SceneObject, box_mesh
+from simulator.scene.semantics import DEFAULT_MATERIALS, SEMANTIC_CLASSES
 
 logger = logging.getLogger(__name__)
 

@@ -24,8 +24,8 @@ import numpy as np
 from benchmarks.scenes import default_world
 from scenarios.sensor_schema import LidarConfig
 from sensors.lidar import Lidar
-from simulator.quiet_pybullet import p as pybullet
-from simulator.raycast import SceneMirror
+from simulator.scene.mirror import SceneMirror
+from simulator.scene.quiet_pybullet import p as pybullet
 
 logger = logging.getLogger(__name__)
 

@@ -31,9 +31,9 @@ import numpy as np
 import open3d as o3d
 
 from sensors.camera_model import CameraModel
-from simulator.objects import ObjectBox
-from simulator.raycast import SceneMirror
-from simulator.semantics import CLASS_NAMES
+from simulator.scene.mirror import SceneMirror
+from simulator.scene.objects import ObjectBox
+from simulator.scene.semantics import CLASS_NAMES
 
 NEAR_M = 0.05
 MAX_OCCLUSION_SAMPLES = 2048

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from simulator.raycast import RayHits, SceneMirror
+from simulator.scene.mirror import RayHits, SceneMirror
 
 LOS_MAX_DISTANCE_M = 100_000.0
 """Far enough to clear any scene; satellites themselves are never hit."""

@@ -4,8 +4,9 @@ world: what ``run_sim.py validate`` runs after the schema."""
 from __future__ import annotations
 
 from scenarios.schema import Scenario
-from simulator.hdmap import HDMap
-from simulator.route import plan_route
+from simulator.map.build import build_hdmap
+from simulator.map.hdmap import HDMap
+from simulator.map.route import plan_route
 
 
 def check_scenario(scenario: Scenario) -> HDMap:
@@ -17,7 +18,7 @@ def check_scenario(scenario: Scenario) -> HDMap:
     Raises:
         WorldError: geometry that cannot be built, unknown lanes, no route.
     """
-    hdmap = HDMap.from_config(scenario.map)
+    hdmap = build_hdmap(scenario.map)
     plan_route(hdmap, scenario.ego)
     if scenario.traffic.count and not any(ln.kind == "road" for ln in hdmap.lanes):
         from simulator.errors import WorldError

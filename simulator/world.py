@@ -18,21 +18,22 @@ from agents.controllers import SpeedPID
 from agents.human import ReactionDelay, SpeedWander
 from agents.profiles import sample_drivers
 from scenarios.schema import Scenario
-from simulator import car_mesh, dynamics
-from simulator.collisions import CollisionWorld
 from simulator.errors import WorldError
-from simulator.hdmap import HDMap
-from simulator.history import PoseHistory
-from simulator.lanes import LaneArrays
-from simulator.objects import ObjectBox, SceneObject
+from simulator.map.build import build_hdmap
+from simulator.map.lane_arrays import LaneArrays
 from simulator.pose import Pose
-from simulator.props import PropInstance, explicit_props, generate_roadside, traffic_lights
-from simulator.raycast import MaterialTable, SceneMirror
-from simulator.road_meshes import build_road_objects
-from simulator.semantics import DEFAULT_MATERIALS, SEMANTIC_CLASSES, MaterialInfo
-from simulator.signals import SignalTable
-from simulator.spawn import Spawner
-from simulator.traffic import DriverArrays, TrafficLogic
+from simulator.scene.collisions import CollisionWorld
+from simulator.scene.mirror import MaterialTable, SceneMirror
+from simulator.scene.objects import ObjectBox, SceneObject
+from simulator.scene.props import PropInstance, explicit_props, generate_roadside, traffic_lights
+from simulator.scene.road_meshes import build_road_objects
+from simulator.scene.semantics import DEFAULT_MATERIALS, SEMANTIC_CLASSES, MaterialInfo
+from simulator.traffic.logic import DriverArrays, TrafficLogic
+from simulator.traffic.signals import SignalTable
+from simulator.traffic.spawn import Spawner
+from simulator.vehicles import dynamics
+from simulator.vehicles import mesh as car_mesh
+from simulator.vehicles.history import PoseHistory
 
 log = logging.getLogger(__name__)
 
@@ -85,7 +86,7 @@ class World:
         seed = sim.seed
         self.rng = np.random.default_rng(_seed_seq(seed, 0))
         self.sensor_seed_seq = _seed_seq(seed, 2)
-        self.hdmap = HDMap.from_config(scenario.map)
+        self.hdmap = build_hdmap(scenario.map)
         self.lanes = LaneArrays(self.hdmap)
 
         # --- vehicles: ego first, then NPCs, each NPC with its own stream (1, i).

@@ -11,10 +11,10 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from scenarios.schema import GeoOrigin
-from simulator.objects import ObjectBox, SceneObject, box_mesh
 from simulator.pose import Pose, rot_z
-from simulator.raycast import MaterialTable, SceneMirror
-from simulator.semantics import DEFAULT_MATERIALS, PROP_DEFAULTS, SEMANTIC_CLASSES
+from simulator.scene.mirror import MaterialTable, SceneMirror
+from simulator.scene.objects import ObjectBox, SceneObject, box_mesh
+from simulator.scene.semantics import DEFAULT_MATERIALS, PROP_DEFAULTS, SEMANTIC_CLASSES
 
 
 @dataclass

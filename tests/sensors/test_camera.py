@@ -7,10 +7,10 @@ import pytest
 from scenarios.sensor_schema import CameraConfig
 from sensors import SENSOR_TYPES, build_sensor
 from sensors.camera import Camera
-from sensors.camera_preview import depth_image, rgb_with_boxes, semantic_image
-from simulator.objects import ObjectBox, SceneObject, box_mesh, merge_meshes
-from simulator.semantics import CLASS_COLORS, DEFAULT_MATERIALS, SEMANTIC_CLASSES
+from simulator.scene.objects import ObjectBox, SceneObject, box_mesh, merge_meshes
+from simulator.scene.semantics import CLASS_COLORS, DEFAULT_MATERIALS, SEMANTIC_CLASSES
 from tests.fakes import FakeWorld
+from viz.camera_preview import depth_image, rgb_with_boxes, semantic_image
 
 DIST = (-0.12, 0.02, 0.001, -0.0005, -0.001)
 CAM_Z = 1.5  # default mount height; ego at the origin facing +x

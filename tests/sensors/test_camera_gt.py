@@ -6,7 +6,7 @@ import pytest
 from scenarios.sensor_schema import CameraConfig
 from sensors.camera import Camera
 from sensors.camera_gt import box_corners, clip_to_front
-from simulator.objects import ObjectBox
+from simulator.scene.objects import ObjectBox
 from tests.fakes import FakeWorld
 
 CAM_Z = 1.5

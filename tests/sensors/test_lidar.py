@@ -10,10 +10,10 @@ from sensors.base import SENSOR_TYPES, build_sensor
 from sensors.lidar import Lidar, deskew_points
 from sensors.lidar_motion import interpolate_poses, rotation_exp
 from sensors.lidar_presets import PRESETS, resolve_geometry
-from sensors.lidar_preview import lidar_bev_image
 from simulator.pose import Pose, rot_z
-from simulator.semantics import DEFAULT_MATERIALS, SEMANTIC_CLASSES
+from simulator.scene.semantics import DEFAULT_MATERIALS, SEMANTIC_CLASSES
 from tests.fakes import FakeWorld
+from viz.lidar_preview import lidar_bev_image
 
 ALPHA = 0.002          # LidarConfig's default atmospheric_attenuation_per_m
 MOUNT_Z = 1.5          # default mount height; the ego stands at the origin

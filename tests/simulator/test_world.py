@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from runner.run import with_overrides
 from scenarios import BUNDLED_DIR, DEFAULT_SCENARIO, load, parse_scenario
 from simulator.errors import WorldError
-from simulator.runner import with_overrides
-from simulator.signals import GREEN, RED, YELLOW, light_state
+from simulator.traffic.signals import GREEN, RED, YELLOW, light_state
 from simulator.world import World
 
 

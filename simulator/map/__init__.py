@@ -1,0 +1,1 @@
+"""The HD map: lanes, geometry, routes, markings; map sources (``procedural/``) build it."""

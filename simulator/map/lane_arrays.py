@@ -1,0 +1,195 @@
+"""Lane-level arrays of the HD map for the traffic hot path (indexed by lane index)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from simulator.map.hdmap import HDMap
+
+_RANK = {"left": 0, "right": 1, "straight": 2}
+_LATERAL_ACCEL_MPS2 = 2.0  # comfortable lateral acceleration (whole-lane curve speeds)
+_CAR_HALF_WIDTH_M = 1.3  # half a car's width plus a margin, for conflict zones
+_SPLIT_DISTANCE_M = 2.5  # connectors closer than this still share the road space
+KEY_STRIDE = 1.0e6  # station key stride per lane for sorted (lane, s) searches
+
+
+class LaneArrays:
+    """Per-lane facts as flat arrays plus vectorised position/projection queries.
+
+    Attributes:
+        count: number of lanes.
+        length_m, speed_limit_mps, curve_speed_mps: per lane.
+        left, right: neighbour lane index or -1.
+        only_successor: the successor when a lane has exactly one, else -1.
+        is_road: lane is a road/arm lane (not a junction connector).
+        at_junction_end: lane ends at a junction (its end is a stop line).
+        is_entry / is_exit: no predecessors / no successors (traffic enters / leaves).
+        conf_*, yield_*, prio_*: conflict tables, see ``_conflict_tables``.
+    """
+
+    def __init__(self, hdmap: HDMap):
+        self.hdmap = hdmap
+        self.table = hdmap.table
+        lanes = hdmap.lanes
+        self.count = len(lanes)
+        self.length_m = np.array([ln.length_m for ln in lanes])
+        self.speed_limit_mps = np.array([ln.speed_limit_mps for ln in lanes])
+        self.width_m = np.array([ln.width_m for ln in lanes])
+        max_curv = np.array([np.abs(ln.curvature).max() if len(ln.curvature) else 0.0
+                             for ln in lanes])
+        self.curve_speed_mps = np.sqrt(_LATERAL_ACCEL_MPS2 / np.maximum(max_curv, 1e-6))
+        self.left = np.array([-1 if ln.left is None else ln.left for ln in lanes], np.int64)
+        self.right = np.array([-1 if ln.right is None else ln.right for ln in lanes], np.int64)
+        self.only_successor = np.array([ln.successors[0] if len(ln.successors) == 1 else -1
+                                        for ln in lanes], np.int64)
+        self.is_road = np.array([ln.kind == "road" for ln in lanes])
+        self.at_junction_end = np.array([any(lanes[s].kind == "connector"
+                                             for s in ln.successors) for ln in lanes])
+        self.after_junction = np.array([any(lanes[q].kind == "connector"
+                                            for q in ln.predecessors) for ln in lanes])
+        self.is_entry = np.array([len(ln.predecessors) == 0 for ln in lanes])
+        self.is_exit = np.array([len(ln.successors) == 0 for ln in lanes])
+        self.successors = [np.array(ln.successors, np.int64) for ln in lanes]
+        self._connector_groups(lanes)
+        self._conflict_tables(lanes, hdmap.conflicts)
+        self.set_obstacles([])
+
+    @staticmethod
+    def _zone(lane, other) -> tuple[float, float]:
+        """Stations on ``lane`` where a car on it overlaps ``other``'s lane: its centreline
+        comes within half the other lane plus half a car (and a margin) of the other's."""
+        d = np.hypot(*(lane.centerline[:, None, :] - other.centerline[None, :, :]).T)
+        inside = np.flatnonzero(d.min(axis=0) < other.width_m / 2 + _CAR_HALF_WIDTH_M)
+        if not len(inside):
+            return float(lane.length_m), float(lane.length_m)
+        return float(lane.s[inside[0]]), float(lane.s[inside[-1]])
+
+    def _conflict_tables(self, lanes, conflicts) -> None:
+        """Directed conflict rows with the conflict zone [entry, exit] on each lane.
+
+        ``conf_*``: every (a vs b) pair, both orders, with a's approach lane and whether
+        both movements get green together. ``yield_*`` / ``prio_*``: the pairs where a
+        left turn gives way to a straight or right movement (or a right turn to a straight
+        one) of the same signal phase.
+        """
+        def group(lane: int) -> int:
+            preds = lanes[lane].predecessors
+            sg = lanes[preds[0]].signal_group if preds else None
+            return -1 if sg is None else int(sg)
+
+        def pred(lane: int) -> int:
+            return lanes[lane].predecessors[0] if lanes[lane].predecessors else -1
+
+        pairs = sorted({(c.lane, c.other_lane) for c in conflicts} |
+                       {(c.other_lane, c.lane) for c in conflicts})
+        zones = {(a, b): self._zone(lanes[a], lanes[b]) for a, b in pairs}
+        rows, yields = [], []
+        for a, b in pairs:
+            (ae, ax), (be, bx) = zones[(a, b)], zones[(b, a)]
+            same = group(a) == group(b)
+            rows.append((a, ae, ax, b, be, bx, pred(a), same))
+            ra = _RANK.get(lanes[a].movement, 2)
+            rb = _RANK.get(lanes[b].movement, 2)
+            if ra < rb and same:
+                yields.append((a, ae, ax, b, be, bx, pred(b)))
+        i, f, b = np.int64, float, bool
+        self._set_columns(rows, "conf", ("lane", "entry", "exit", "other", "other_entry",
+                                         "other_exit", "pred", "same_phase"),
+                          (i, f, f, i, f, f, i, b))
+        for name, col, dtype in zip(
+                ("yield_lane", "yield_entry", "yield_exit", "prio_lane", "prio_entry",
+                 "prio_exit", "prio_pred"), range(7), (i, f, f, i, f, f, i)):
+            setattr(self, name, np.array([r[col] for r in yields], dtype))
+
+    def _set_columns(self, rows: list[tuple], prefix: str, names: tuple[str, ...],
+                     dtypes: tuple) -> None:
+        """Store the columns of ``rows`` as arrays ``{prefix}_{name}``."""
+        for col, (name, dtype) in enumerate(zip(names, dtypes)):
+            setattr(self, f"{prefix}_{name}", np.array([r[col] for r in rows], dtype))
+
+    def _connector_groups(self, lanes) -> None:
+        """Connectors leaving the same lane overlap at first: until ``split_s`` they count
+        as one lane (``group``) for car following, so a straight-going car sees a turning
+        car that waits just past the stop line."""
+        n = self.count
+        self.group = np.arange(n, dtype=np.int64)
+        self.split_s = np.zeros(n)
+        for ln in lanes:
+            siblings = [lanes[k] for k in ln.successors if lanes[k].kind == "connector"]
+            if len(siblings) < 2:
+                continue
+            for c in siblings:
+                self.group[c.index] = n + ln.index
+                split = 0.0
+                for o in siblings:
+                    if o is c:
+                        continue
+                    # First station where the other connector is more than a car width away.
+                    d = np.hypot(*(c.centerline[:, None, :] - o.centerline[None, :, :]).T)
+                    far = np.flatnonzero(d.min(axis=0) > _SPLIT_DISTANCE_M)
+                    split = max(split, c.s[far[0]] if len(far) else c.length_m)
+                self.split_s[c.index] = split
+
+    def set_obstacles(self, footprints: list[np.ndarray]) -> None:
+        """Static obstacles on lanes (props standing on the road): for every lane, the
+        stations [s_in, s_out] a footprint (4, 2) covers within the lane's width (+0.3 m).
+        Cars treat ``s_in`` as a stopped leader (``obstacle_gap``)."""
+        rows = []
+        outlines = [np.concatenate([fp + (np.roll(fp, -1, axis=0) - fp) * t
+                                    for t in np.linspace(0.0, 1.0, 6)[:-1]]
+                                   + [fp.mean(0)[None]]) for fp in footprints]
+        on = np.zeros(len(outlines), bool)
+        if outlines:
+            # Cheap first pass: a footprint's centre within its half-diagonal of the road.
+            centers = np.array([fp.mean(0) for fp in footprints])
+            reach = max(float(np.hypot(*np.ptp(fp, axis=0)) / 2) for fp in footprints)
+            near = np.flatnonzero(self.hdmap.is_on_road(centers, margin_m=reach + 0.3))
+            if len(near):
+                pts = np.concatenate([outlines[k] for k in near])
+                hit = self.hdmap.is_on_road(pts, margin_m=0.3).reshape(len(near), -1)
+                on[near] = hit.any(axis=1)
+        for k, pts in enumerate(outlines):
+            if not on[k]:
+                continue
+            for lane in self.hdmap.lanes:
+                s_d = np.array([self.table.project_global(lane.index, p) for p in pts])
+                inside = (np.abs(s_d[:, 1]) < lane.width_m / 2 + 0.3) & \
+                    (s_d[:, 0] >= 0) & (s_d[:, 0] <= lane.length_m)
+                if inside.any():
+                    rows.append((lane.index, float(s_d[inside, 0].min()),
+                                 float(s_d[inside, 0].max())))
+        rows.sort()
+        self.obstacle_lane = np.array([r[0] for r in rows], np.int64)
+        self.obstacle_s = np.array([r[1] for r in rows], float)
+        self._obstacle_key = self.obstacle_lane * KEY_STRIDE + self.obstacle_s
+        self.first_obstacle_s = np.full(self.count + 1, np.inf)
+        for lane, s_in, _ in reversed(rows):
+            self.first_obstacle_s[lane] = s_in
+
+    def obstacle_gap(self, lane: np.ndarray, s: np.ndarray, to_front: np.ndarray,
+                     next_lane: np.ndarray) -> np.ndarray:
+        """Front-bumper distance to the next static obstacle on the lane (or, failing
+        that, on the next lane); inf where there is none."""
+        if not len(self.obstacle_s):
+            return np.full(len(s), np.inf)
+        pos = np.searchsorted(self._obstacle_key, lane * KEY_STRIDE + s)
+        hit = pos < len(self.obstacle_s)
+        pos = np.minimum(pos, len(self.obstacle_s) - 1)
+        same = hit & (self.obstacle_lane[pos] == lane)
+        gap = np.where(same, self.obstacle_s[pos] - s - to_front, np.inf)
+        nxt = self.first_obstacle_s[next_lane]      # next_lane -1 -> the inf sentinel
+        return np.where(same, gap, self.length_m[lane] - s - to_front + nxt)
+
+    def positions(self, lane: np.ndarray, s: np.ndarray, d: np.ndarray | None = None
+                  ) -> tuple[np.ndarray, np.ndarray]:
+        """World (x, y) of stations ``s`` (and lateral offsets ``d``, + left) on lanes."""
+        xy = self.table.positions(lane, s, np.zeros_like(s) if d is None else d)
+        return xy[:, 0], xy[:, 1]
+
+    def headings(self, lane: np.ndarray, s: np.ndarray) -> np.ndarray:
+        return self.table.headings(lane, s)
+
+    def project(self, lane: np.ndarray, x: np.ndarray, y: np.ndarray, s_guess: np.ndarray
+                ) -> tuple[np.ndarray, np.ndarray]:
+        """(s, d) of points on given lanes, searching near ``s_guess``."""
+        return self.table.project_near(lane, np.stack([x, y], 1), s_guess)

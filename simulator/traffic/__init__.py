@@ -1,0 +1,1 @@
+"""Traffic: vectorised driving logic (IDM/MOBIL over lanes), junction rules, signals, spawns."""

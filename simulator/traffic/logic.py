@@ -1,0 +1,403 @@
+"""Lane-level traffic logic over arrays: who follows whom, lights, yielding, lane changes.
+
+All vehicles (index 0 is the ego) live in arrays: their lane, station ``s`` along it, the
+lane chosen next. The world calls ``TrafficLogic``'s steps at the drivers' decision rate
+(leaders, stop distances, IDM accelerations, MOBIL lane changes, pure-pursuit steering),
+all vectorised with numpy. Nothing here loops over vehicles.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from agents.controllers import pure_pursuit_steer
+from agents.idm import idm_acceleration
+from agents.mobil import LEFT, NO_CHANGE, RIGHT, choose_side, mobil_decision
+from simulator.map.lane_arrays import KEY_STRIDE, LaneArrays
+from simulator.traffic.junction_rules import NearJunction, clearing_stops, give_way_stops
+from simulator.traffic.signals import RED, YELLOW
+
+NO_LANE = -1
+OBSTACLE = -2  # ``leader`` value: a static obstacle (prop on the lane), speed 0
+_NO_CHANGE_ZONE_M = 30.0  # no lane changes this close to a lane's end at a junction
+_LANE_CHANGE_COOLDOWN_S = 4.0
+_LANE_CHANGE_DONE_M = 0.8    # |d| below which a lane change no longer blocks the old lane
+_NO_CHANGE_AFTER_JUNCTION_M = 15.0
+_SEAM_M = 15.0               # no lane changes this close to where a lane joins another
+_LATERAL_ACCEL_MPS2 = 2.0    # comfortable lateral acceleration in curves
+_CURVE_LOOKAHEAD_M = np.array([0.0, 4.0, 8.0, 15.0, 25.0, 40.0, 60.0, 80.0])  # stations
+_MAX_BRAKE_MPS2 = 10.0       # commands beyond this are saturated by the tyres anyway
+_JUNCTION_HORIZON_M = 80.0    # junction rules are evaluated for cars this close to one
+
+
+class DriverArrays:
+    """Per-vehicle IDM/MOBIL parameters (ego included, row 0) as flat arrays."""
+
+    def __init__(self, n: int):
+        self.desired_speed_factor = np.ones(n)
+        self.cruise_speed_mps = np.full(n, np.inf)   # ego: autopilot cruise speed
+        self.time_headway_s = np.full(n, 1.5)
+        self.min_gap_m = np.full(n, 2.0)
+        self.max_accel_mps2 = np.full(n, 1.5)
+        self.comfort_decel_mps2 = np.full(n, 2.0)
+        self.politeness = np.full(n, 0.3)
+        self.lane_change_threshold_mps2 = np.full(n, 0.2)
+        self.gap_acceptance_s = np.full(n, 4.0)
+        self.lookahead_s = np.full(n, 0.8)
+        self.min_lookahead_m = np.full(n, 4.0)
+
+
+class TrafficLogic:
+    """Decides every vehicle's commands from lane positions.
+
+    Args:
+        lanes: lane-level arrays of the HD map.
+        drivers: per-vehicle driver parameters.
+        wheelbase_m, length_m: per-vehicle geometry arrays.
+        keep_right_bias: MOBIL keep-right bias [m/s^2].
+    """
+
+    def __init__(self, lanes: LaneArrays, drivers: DriverArrays, wheelbase_m: np.ndarray,
+                 length_m: np.ndarray, keep_right_bias: float = 0.1):
+        self.lanes = lanes
+        self.drivers = drivers
+        self.wheelbase_m = wheelbase_m
+        self.half_length_m = length_m / 2.0
+        self.keep_right_bias = keep_right_bias
+        n = len(length_m)
+        self.lane = np.full(n, NO_LANE, np.int64)
+        self.s = np.zeros(n)
+        self.d = np.zeros(n)
+        self.next_lane = np.full(n, NO_LANE, np.int64)
+        self.prev_lane = np.full(n, NO_LANE, np.int64)  # lane being left (lane change)
+        self.active = np.ones(n, bool)
+        self.crashed = np.zeros(n, bool)
+        self.stop_at_s = np.full(n, np.inf)        # a stop point on the vehicle's lane (route end)
+        self.change_cooldown_s = np.zeros(n)
+        self.lane_change_allowed = np.ones(n, bool)  # MOBIL runs for these (NPCs)
+        self.forced_change = np.full(n, NO_LANE, np.int64)  # ego route: wanted neighbour lane
+        self.leader = np.full(n, -1, np.int64)
+        self.gap_m = np.full(n, np.inf)
+        self.idm_accel = np.zeros(n)
+        self.stop_accel = np.zeros(n)
+        self.lead_accel = np.zeros(n)
+
+    # ------------------------------------------------------------------ neighbours
+    def _sorted(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Vehicles sorted by (lane, s); inactive ones on a dummy lane at the end."""
+        lane = np.where(self.active, self.lane, self.lanes.count)
+        order = np.lexsort((self.s, lane))
+        return order, lane[order], self.s[order]
+
+    def find_leaders(self) -> None:
+        """Leader and bumper gap of each vehicle: in its lane, else on its next lanes.
+
+        Connectors that leave the same lane share one "virtual lane" until they split
+        (``LaneArrays.split_s``), so vehicles on them see each other.
+        """
+        la = self.lanes
+        n = len(self.s)
+        lane0 = np.maximum(self.lane, 0)
+        grouped = self.s < la.split_s[lane0]
+        vlane = np.where(grouped, la.group[lane0], self.lane)
+        vlane = np.where(self.active, vlane, 2 * la.count)
+        # A vehicle in the middle of a lane change still blocks its old lane: add a ghost.
+        self.prev_lane[np.abs(self.d) < _LANE_CHANGE_DONE_M] = NO_LANE
+        changing = np.flatnonzero(self.active & (self.prev_lane >= 0))
+        prev = self.prev_lane[changing]
+        ids = np.concatenate([np.arange(n), changing])
+        vl = np.concatenate([vlane, prev])
+        ss = np.concatenate([self.s, self.s[changing] * la.length_m[prev]
+                             / la.length_m[lane0[changing]]])
+        order = np.lexsort((ss, vl))
+        vl_sorted, id_sorted, s_sorted = vl[order], ids[order], ss[order]
+        leader = np.full(n, -1, np.int64)
+        gap = np.full(n, np.inf)
+        same = vl_sorted[1:] == vl_sorted[:-1]
+        sel = same & (order[:-1] < n) & (id_sorted[1:] != id_sorted[:-1])
+        me, ahead = id_sorted[:-1][sel], id_sorted[1:][sel]
+        leader[me] = ahead
+        gap[me] = s_sorted[1:][sel] - s_sorted[:-1][sel] - (
+            self.half_length_m[me] + self.half_length_m[ahead])
+        starts = np.flatnonzero(np.r_[True, ~same])
+        first = np.full(2 * la.count + 1, -1, np.int64)
+        first_s = np.zeros(2 * la.count + 1)
+        first[vl_sorted[starts]] = id_sorted[starts]
+        first_s[vl_sorted[starts]] = s_sorted[starts]
+        first[2 * la.count] = -1
+        has = leader >= 0
+        idx = np.arange(n)
+        # A car still in the shared start of a connector sees the first car that is
+        # further along its own connector (past the split, so outside the group).
+        own = np.where(grouped & ~has & self.active, first[lane0], -1)
+        own = np.where(own == idx, -1, own)
+        got = own >= 0
+        leader[got] = own[got]
+        gap[got] = first_s[lane0[got]] - self.s[got] - (
+            self.half_length_m[got] + self.half_length_m[own[got]])
+        has |= got
+        # Look ahead along the chosen next lane and the one after it.
+        remaining = la.length_m[lane0] - self.s
+        nxt = self.next_lane
+        for _ in range(2):
+            need = ~has & (nxt >= 0) & self.active
+            safe_next = np.maximum(nxt, 0)
+            cand = np.where(need, first[safe_next], -1)
+            cand_s = first_s[safe_next]
+            # A vehicle near the start of a sibling connector is ahead too.
+            grp = la.group[safe_next]
+            cand_g = np.where(need, first[grp], -1)
+            use_g = (cand_g >= 0) & ((cand < 0) | (first_s[grp] < cand_s))
+            cand = np.where(use_g, cand_g, cand)
+            cand_s = np.where(use_g, first_s[grp], cand_s)
+            cand = np.where(cand == idx, -1, cand)
+            got = cand >= 0
+            leader[got] = cand[got]
+            gap[got] = remaining[got] + cand_s[got] - (
+                self.half_length_m[got] + self.half_length_m[cand[got]])
+            has |= got
+            remaining = np.where(need & ~got, remaining + la.length_m[safe_next], remaining)
+            nxt = np.where(need & ~got, la.only_successor[safe_next], NO_LANE)
+        # A prop standing on the lane is a leader that never moves.
+        obstacle = la.obstacle_gap(lane0, self.s, self.half_length_m, self.next_lane)
+        closer = self.active & (obstacle < gap)
+        leader[closer] = OBSTACLE
+        gap[closer] = obstacle[closer]
+        self.leader, self.gap_m = leader, gap
+
+    # ------------------------------------------------------------------ commands
+    def desired_speed(self, wander: np.ndarray) -> np.ndarray:
+        """Desired speed per vehicle: speed limit x factor x wander, capped by curves ahead."""
+        lane = np.maximum(self.lane, 0)
+        v0 = self.lanes.speed_limit_mps[lane] * self.drivers.desired_speed_factor * wander
+        v0 = np.minimum(v0, self.drivers.cruise_speed_mps)
+        # Curves on this lane: the comfortable speed at stations ahead, reachable with
+        # comfortable braking from here.
+        ahead = np.minimum(self.s[:, None] + _CURVE_LOOKAHEAD_M[None, :],
+                           self.lanes.length_m[lane][:, None])
+        kappa = np.abs(self.lanes.table.curvatures(
+            np.broadcast_to(lane[:, None], ahead.shape).ravel(), ahead.ravel()))
+        v_curve2 = _LATERAL_ACCEL_MPS2 / np.maximum(kappa.reshape(ahead.shape), 1e-6)
+        brake = 2.0 * self.drivers.comfort_decel_mps2[:, None] * (ahead - self.s[:, None])
+        v0 = np.minimum(v0, np.sqrt((v_curve2 + brake).min(axis=1)))
+        nxt = np.maximum(self.next_lane, 0)
+        v_next = np.where(self.next_lane >= 0, self.lanes.curve_speed_mps[nxt], np.inf)
+        dist = np.maximum(self.lanes.length_m[lane] - self.s, 0.0)
+        v_approach = np.sqrt(v_next * v_next + 2.0 * self.drivers.comfort_decel_mps2 * dist)
+        return np.minimum(v0, v_approach)
+
+    def stop_distance(self, speed: np.ndarray, light_states: np.ndarray,
+                      yield_stop: np.ndarray) -> np.ndarray:
+        """Front-bumper distance to the nearest point where each vehicle must stop."""
+        lane = np.maximum(self.lane, 0)
+        to_end = self.lanes.length_m[lane] - self.s - self.half_length_m
+        state = light_states[lane]
+        # Yellow: stop if it can be done with 1.5x comfortable braking, else go on.
+        can_stop = speed * speed < 3.0 * self.drivers.comfort_decel_mps2 * np.maximum(
+            to_end, 0.0)
+        must = (state == RED) | ((state == YELLOW) & can_stop)
+        must &= to_end > -self.half_length_m  # already across the line: clear the junction
+        stop = np.where(must, to_end - 1.0, np.inf)
+        stop = np.minimum(stop, self.stop_at_s - self.s - self.half_length_m)
+        return np.minimum(stop, yield_stop)
+
+    def accelerations(self, speed: np.ndarray, v0: np.ndarray, stop_m: np.ndarray
+                      ) -> np.ndarray:
+        """IDM acceleration against the leader and the stop point (the stricter one)."""
+        dr = self.drivers
+        lead_v = np.where(self.leader >= 0, speed[np.maximum(self.leader, 0)], 0.0)
+        a_lead = idm_acceleration(speed, v0, self.gap_m, speed - lead_v, dr.time_headway_s,
+                                  dr.min_gap_m, dr.max_accel_mps2, dr.comfort_decel_mps2)
+        a_stop = idm_acceleration(speed, v0, stop_m, speed, dr.time_headway_s,
+                                  np.minimum(dr.min_gap_m, 1.0), dr.max_accel_mps2,
+                                  dr.comfort_decel_mps2)
+        acc = np.maximum(np.minimum(a_lead, a_stop), -_MAX_BRAKE_MPS2)
+        acc[self.crashed] = -_MAX_BRAKE_MPS2
+        self.idm_accel = acc
+        self.lead_accel = a_lead
+        self.stop_accel = np.maximum(a_stop, -_MAX_BRAKE_MPS2)
+        return acc
+
+    def steering(self, x: np.ndarray, y: np.ndarray, yaw: np.ndarray, speed: np.ndarray
+                 ) -> np.ndarray:
+        """Pure pursuit towards the look-ahead point on each vehicle's lane (and the next)."""
+        dr = self.drivers
+        look = np.maximum(dr.min_lookahead_m, dr.lookahead_s * speed)
+        lane = np.maximum(self.lane, 0)
+        s_t = self.s + look
+        over = s_t - self.lanes.length_m[lane]
+        go_next = (over > 0) & (self.next_lane >= 0)
+        tgt_lane = np.where(go_next, self.next_lane, lane)
+        s_t = np.where(go_next, over, s_t)
+        tx, ty = self.lanes.positions(tgt_lane, s_t)
+        rear_x = x - np.cos(yaw) * self.wheelbase_m / 2.0
+        rear_y = y - np.sin(yaw) * self.wheelbase_m / 2.0
+        return pure_pursuit_steer(rear_x, rear_y, yaw, tx, ty, self.wheelbase_m)
+
+    # ------------------------------------------------------------------ lane changes
+    def lane_changes(self, speed: np.ndarray, v0: np.ndarray, dt_s: float,
+                     mobil: bool = True) -> np.ndarray:
+        """Lane changes: MOBIL for the vehicles allowed to change (when ``mobil``), and the
+        route-forced ones (``forced_change``, the ego) whenever they are safe, at any
+        speed and position. Executes the changes; returns the movers."""
+        self.change_cooldown_s = np.maximum(self.change_cooldown_s - dt_s, 0.0)
+        lane = np.maximum(self.lane, 0)
+        la = self.lanes
+        # Near a lane's ends the neighbours across the seam are not searched: no changes
+        # within a few car lengths of a start or an end (longer near junctions).
+        eligible = (self.active & ~self.crashed & (self.change_cooldown_s <= 0)
+                    & (speed > 3.0) & la.is_road[lane] & (self.prev_lane < 0)
+                    & (self.s > np.where(la.after_junction[lane], _NO_CHANGE_AFTER_JUNCTION_M,
+                                         np.where(la.is_entry[lane], 0.0, _SEAM_M)))
+                    & (la.length_m[lane] - self.s > np.where(la.at_junction_end[lane],
+                                                             _NO_CHANGE_ZONE_M, _SEAM_M)))
+        cand_lanes = np.stack([la.left[lane], la.right[lane]], 1)  # (n, 2)
+        forced = (self.forced_change >= 0) & self.active & ~self.crashed & \
+            la.is_road[lane] & (self.prev_lane < 0)
+        by_mobil = eligible & self.lane_change_allowed & mobil
+        available = (cand_lanes >= 0) & (by_mobil | forced)[:, None]
+        if not available.any():
+            return np.zeros(len(speed), bool)
+        order, lane_sorted, s_sorted = self._sorted()
+        keys = lane_sorted * KEY_STRIDE + s_sorted
+        dr = self.drivers
+        n = len(speed)
+        idx = np.arange(n)
+        # Old follower: the vehicle right behind in the current lane.
+        pos_self = np.empty(n, np.int64)
+        pos_self[order] = np.arange(n)
+        prev = pos_self - 1
+        old_f = np.where((prev >= 0) & (lane_sorted[np.maximum(prev, 0)] == self.lane),
+                         order[np.maximum(prev, 0)], -1)
+        a_c = self.idm_accel
+        a_o, a_o_new = self._follower_accels(old_f, idx, self.leader, speed, v0)
+        a_c_new = np.zeros((n, 2))
+        a_n = np.zeros((n, 2))
+        a_n_new = np.zeros((n, 2))
+        new_s = np.zeros((n, 2))
+        for side in (LEFT, RIGHT):
+            tl = np.maximum(cand_lanes[:, side], 0)
+            s_new = self.s * la.length_m[tl] / la.length_m[lane]
+            new_s[:, side] = s_new
+            pos = np.searchsorted(keys, tl * KEY_STRIDE + s_new)
+            p_lead = np.minimum(pos, n - 1)
+            lead = np.where((pos < n) & (lane_sorted[p_lead] == tl), order[p_lead], -1)
+            p_fol = np.maximum(pos - 1, 0)
+            fol = np.where((pos > 0) & (lane_sorted[p_fol] == tl), order[p_fol], -1)
+            lead = np.where(lead == idx, -1, lead)
+            fol = np.where(fol == idx, -1, fol)
+            gap_lead = np.where(lead >= 0, self.s[np.maximum(lead, 0)] - s_new
+                                - self.half_length_m - self.half_length_m[np.maximum(lead, 0)],
+                                np.inf)
+            obstacle = la.obstacle_gap(tl, s_new, self.half_length_m, np.full(n, NO_LANE))
+            lead = np.where(obstacle < gap_lead, -1, lead)   # speed 0 below
+            gap_lead = np.minimum(gap_lead, obstacle)
+            v_lead = np.where(lead >= 0, speed[np.maximum(lead, 0)], 0.0)
+            a_self = idm_acceleration(speed, v0, gap_lead, speed - v_lead, dr.time_headway_s,
+                                      dr.min_gap_m, dr.max_accel_mps2, dr.comfort_decel_mps2)
+            a_c_new[:, side] = np.minimum(a_self, self.stop_accel)
+            # New follower, before (behind the new leader) and after (behind us).
+            f = np.maximum(fol, 0)
+            fv0 = v0[f]
+            gap_f_lead = np.where(lead >= 0, self.s[np.maximum(lead, 0)] - self.s[f]
+                                  - self.half_length_m[f]
+                                  - self.half_length_m[np.maximum(lead, 0)], np.inf)
+            before = idm_acceleration(speed[f], fv0, gap_f_lead, speed[f] - v_lead,
+                                      dr.time_headway_s[f], dr.min_gap_m[f],
+                                      dr.max_accel_mps2[f], dr.comfort_decel_mps2[f])
+            gap_f_me = s_new - self.s[f] - self.half_length_m - self.half_length_m[f]
+            after = idm_acceleration(speed[f], fv0, gap_f_me, speed[f] - speed,
+                                     dr.time_headway_s[f], dr.min_gap_m[f],
+                                     dr.max_accel_mps2[f], dr.comfort_decel_mps2[f])
+            a_n[:, side] = np.where(fol >= 0, before, 0.0)
+            a_n_new[:, side] = np.where(fol >= 0, after, 0.0)
+            # A physical overlap with the new follower or leader is never safe.
+            overlap = (gap_f_me < 1.0) & (fol >= 0) | (gap_lead < 1.0)
+            available[:, side] &= ~overlap
+        res = mobil_decision(a_c[:, None], a_c_new, a_n, a_n_new, a_o[:, None],
+                             a_o_new[:, None], dr.politeness, dr.lane_change_threshold_mps2,
+                             4.0, self.keep_right_bias, available & by_mobil[:, None])
+        side = choose_side(res)
+        # Route-forced changes (ego): change as soon as it is safe.
+        for k, want_side in ((LEFT, la.left), (RIGHT, la.right)):
+            want = forced & (want_side[lane] == self.forced_change) & available[:, k] & \
+                res.is_safe[:, k]
+            side = np.where(want, k, side)
+        movers = side != NO_CHANGE
+        if movers.any():
+            rows = np.flatnonzero(movers)
+            k = side[rows].astype(np.int64)
+            rows, k = self._without_swaps(rows, k, cand_lanes, new_s, res.incentive)
+            movers[:] = False
+            movers[rows] = True
+            self.prev_lane[rows] = self.lane[rows]
+            self.lane[rows] = cand_lanes[rows, k]
+            # Until the next projection: the car is a lane width right (or left) of its lane.
+            self.d[rows] = np.where(k == LEFT, -1.0, 1.0) * la.width_m[self.lane[rows]]
+            self.s[rows] = new_s[rows, k]
+            self.change_cooldown_s[rows] = _LANE_CHANGE_COOLDOWN_S
+            self.forced_change[rows] = NO_LANE
+        return movers
+
+    def _without_swaps(self, rows: np.ndarray, k: np.ndarray, cand_lanes: np.ndarray,
+                       new_s: np.ndarray, incentive: np.ndarray
+                       ) -> tuple[np.ndarray, np.ndarray]:
+        """Drop changes that would put two movers side by side in the same lane (two cars
+        swapping lanes, or two merging into the lane between them); the larger incentive
+        wins."""
+        if len(rows) < 2:
+            return rows, k
+        target = cand_lanes[rows, k]
+        s_t = new_s[rows, k]
+        gain = incentive[rows, k]
+        src_s = self.s[rows]
+        src = self.lane[rows]
+        reach = 2.0 * self.half_length_m[rows] + 6.0
+        # i conflicts with j if i lands in j's lane or j's target lane near j.
+        near_src = (target[:, None] == src[None, :]) & (np.abs(s_t[:, None] - src_s[None, :])
+                                                        < reach[:, None])
+        near_tgt = (target[:, None] == target[None, :]) & (np.abs(s_t[:, None] - s_t[None, :])
+                                                           < reach[:, None])
+        clash = (near_src | near_tgt) & ~np.eye(len(rows), dtype=bool)
+        loses = (clash & (gain[None, :] > gain[:, None])).any(axis=1) | (
+            clash & (gain[None, :] == gain[:, None]) & (rows[None, :] < rows[:, None])).any(1)
+        return rows[~loses], k[~loses]
+
+    def _follower_accels(self, fol: np.ndarray, me: np.ndarray, my_leader: np.ndarray,
+                         speed: np.ndarray, v0: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Old follower's acceleration behind us now, and behind our leader if we leave."""
+        dr = self.drivers
+        f = np.maximum(fol, 0)
+        gap_now = self.s[me] - self.s[f] - self.half_length_m - self.half_length_m[f]
+        now = idm_acceleration(speed[f], v0[f], gap_now, speed[f] - speed,
+                               dr.time_headway_s[f], dr.min_gap_m[f], dr.max_accel_mps2[f],
+                               dr.comfort_decel_mps2[f])
+        ld = np.maximum(my_leader, 0)
+        gap_after = np.where(my_leader != -1, self.gap_m + gap_now + 2 * self.half_length_m,
+                             np.inf)
+        after = idm_acceleration(speed[f], v0[f], gap_after,
+                                 speed[f] - np.where(my_leader >= 0, speed[ld], 0.0),
+                                 dr.time_headway_s[f], dr.min_gap_m[f], dr.max_accel_mps2[f],
+                                 dr.comfort_decel_mps2[f])
+        has = fol >= 0
+        return np.where(has, now, 0.0), np.where(has, after, 0.0)
+
+    # ------------------------------------------------------------------ yielding
+
+    def junction_stops(self, speed: np.ndarray, light_states: np.ndarray) -> np.ndarray:
+        """Stop distances from junction rules (give way, occupied or clearing conflict zones)
+        for all vehicles; only those on connectors or close to a junction are evaluated."""
+        la = self.lanes
+        lane0 = np.maximum(self.lane, 0)
+        near = self.active & (~la.is_road[lane0] | (la.at_junction_end[lane0] & (
+            la.length_m[lane0] - self.s < _JUNCTION_HORIZON_M)))
+        sub = np.flatnonzero(near)
+        stop = np.full(len(speed), np.inf)
+        if len(sub) == 0:
+            return stop
+        v = NearJunction(self.lane[sub], self.s[sub], self.half_length_m[sub], self.next_lane[sub],
+                  speed[sub], self.drivers.max_accel_mps2[sub],
+                  self.drivers.gap_acceptance_s[sub])
+        stop[sub] = np.minimum(give_way_stops(self.lanes, v, light_states),
+                               clearing_stops(self.lanes, v))
+        return stop

@@ -1,0 +1,1 @@
+"""Vehicles: the dynamic bicycle model (numpy reference + numba kernel), meshes, pose history."""

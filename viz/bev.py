@@ -1,0 +1,147 @@
+"""Bird's-eye-view drawing of a world: roads, markings, props, lights and labelled cars.
+
+The static layer is rasterised once; each frame copies it and draws the vehicles. Images are
+BGR uint8 (OpenCV), x east to the right, y north up.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import cv2
+import numpy as np
+
+from simulator.scene.semantics import CLASS_COLORS, SEMANTIC_CLASSES
+from simulator.traffic.signals import GREEN, RED
+
+if TYPE_CHECKING:
+    from simulator.world import World
+
+_BG = (70, 95, 70)
+_MAX_FULL_MAP_M = 420.0
+_FOLLOW_WINDOW_M = 220.0
+_DRAW_ORDER = ("road", "lane_marking", "vegetation", "building", "wall", "static_object",
+               "pole", "traffic_sign", "traffic_light")
+
+
+def _bgr(rgb: tuple[int, int, int]) -> tuple[int, int, int]:
+    return int(rgb[2]), int(rgb[1]), int(rgb[0])
+
+
+class BevRenderer:
+    """Renders ``World`` frames from above.
+
+    Args:
+        world: the world to draw.
+        px_per_m: resolution.
+        window_m: side of the square view; None: the whole map if it is small, else a
+            window of ~220 m following the ego.
+    """
+
+    def __init__(self, world: World, px_per_m: float = 3.0, window_m: float | None = None):
+        self.world = world
+        self.px_per_m = px_per_m
+        pts = np.concatenate([o.vertices[:, :2] for o in world.static_objects
+                              if o.semantic != SEMANTIC_CLASSES["ground"]])
+        lo, hi = pts.min(0) - 10.0, pts.max(0) + 10.0
+        self.origin = lo
+        size = np.ceil((hi - lo) * px_per_m).astype(int)
+        self.full_size = (int(size[0]), int(size[1]))
+        if window_m is None:
+            window_m = None if (hi - lo).max() <= _MAX_FULL_MAP_M else _FOLLOW_WINDOW_M
+        self.window_px = None if window_m is None else int(window_m * px_per_m) // 2 * 2
+        self.background = self._draw_static()
+        self._offset = np.zeros(2)
+
+    @property
+    def frame_size(self) -> tuple[int, int]:
+        """(width, height) of the frames ``render`` returns."""
+        if self.window_px is None:
+            return self.full_size
+        return self.window_px, self.window_px
+
+    def to_px(self, xy: np.ndarray) -> np.ndarray:
+        """World (..., 2) metres -> full-image pixel coordinates (float)."""
+        out = (np.asarray(xy, float) - self.origin) * self.px_per_m
+        out[..., 1] = self.full_size[1] - out[..., 1]
+        return out
+
+    def _frame_px(self, xy: np.ndarray) -> np.ndarray:
+        return self.to_px(xy) - self._offset
+
+    def _draw_static(self) -> np.ndarray:
+        img = np.empty((self.full_size[1], self.full_size[0], 3), np.uint8)
+        img[:] = _BG
+        w = self.world
+        by_class: dict[int, list] = {}
+        for obj in w.static_objects:
+            by_class.setdefault(obj.semantic, []).append(obj)
+        for name in _DRAW_ORDER:
+            sem = SEMANTIC_CLASSES[name]
+            for obj in by_class.get(sem, []):
+                color = _bgr(np.asarray(w.materials.color_rgb[obj.instance_id]) * 255) \
+                    if name in ("road", "lane_marking") else _bgr(CLASS_COLORS[sem])
+                tri3 = obj.vertices[obj.triangles]
+                # Only faces seen from above: overlapping side/bottom faces would cancel out
+                # under fillPoly's even-odd rule.
+                nz = np.cross(tri3[:, 1] - tri3[:, 0], tri3[:, 2] - tri3[:, 0])[:, 2]
+                tris = self.to_px(tri3[nz > 1e-9][..., :2])
+                polys = np.round(tris * 16).astype(np.int32)
+                for poly in polys:
+                    cv2.fillConvexPoly(img, poly, color, lineType=cv2.LINE_AA, shift=4)
+        return img
+
+    def render(self, time_s: float | None = None) -> np.ndarray:
+        """The current frame: background, traffic lights, cars with their names."""
+        w = self.world
+        img, self._offset = self._window()
+        self._draw_lights(img)
+        st, pr, tr = w.state, w.params, w.traffic
+        for i in np.flatnonzero(tr.active):
+            c, s = np.cos(st.yaw[i]), np.sin(st.yaw[i])
+            hl, hw = pr.length_m[i] / 2, pr.width_m[i] / 2
+            local = np.array([[hl, hw], [-hl, hw], [-hl, -hw], [hl, -hw]])
+            xy = local @ np.array([[c, s], [-s, c]]) + (st.x[i], st.y[i])
+            poly = np.round(self._frame_px(xy) * 16).astype(np.int32)
+            color = _bgr(w.vehicle_colors[i])
+            cv2.fillPoly(img, [poly], color, lineType=cv2.LINE_AA, shift=4)
+            edge = (0, 0, 255) if tr.crashed[i] else ((0, 255, 255) if i == 0 else (20, 20, 20))
+            cv2.polylines(img, [poly], True, edge, 1 if i else 2, cv2.LINE_AA, shift=4)
+            nose = self._frame_px(np.array([st.x[i] + c * hl, st.y[i] + s * hl]))
+            cv2.circle(img, tuple(np.round(nose).astype(int)), 1, (255, 255, 255), -1)
+            label = w.vehicle_names[i].replace("npc_", "")
+            pos = self._frame_px(np.array([st.x[i], st.y[i]])) + (4, -4)
+            cv2.putText(img, label, tuple(np.round(pos).astype(int)),
+                        cv2.FONT_HERSHEY_SIMPLEX, 0.33, (255, 255, 255), 1, cv2.LINE_AA)
+        t = w.time_s if time_s is None else time_s
+        cv2.putText(img, f"t = {t:6.1f} s", (8, 18), cv2.FONT_HERSHEY_SIMPLEX, 0.5,
+                    (255, 255, 255), 1, cv2.LINE_AA)
+        return img
+
+    def _draw_lights(self, img: np.ndarray) -> None:
+        w = self.world
+        states = w.signals.lane_states()
+        for lane in w.hdmap.lanes:
+            if lane.signal_group is None:
+                continue
+            st = states[lane.index]
+            color = (0, 200, 0) if st == GREEN else ((0, 0, 230) if st == RED else (0, 200, 230))
+            end = self._frame_px(lane.centerline[-1])
+            cv2.circle(img, tuple(np.round(end).astype(int)), 3, color, -1, cv2.LINE_AA)
+
+    def _window(self) -> tuple[np.ndarray, np.ndarray]:
+        """A copy of the background under the view, and the view's pixel offset."""
+        if self.window_px is None:
+            return self.background.copy(), np.zeros(2)
+        w = self.world
+        cx, cy = np.round(self.to_px(np.array([w.state.x[0], w.state.y[0]]))).astype(int)
+        half = self.window_px // 2
+        x0, y0 = cx - half, cy - half
+        out = np.empty((2 * half, 2 * half, 3), np.uint8)
+        out[:] = _BG
+        h, wd = self.background.shape[:2]
+        sx0, sy0 = max(x0, 0), max(y0, 0)
+        sx1, sy1 = min(x0 + 2 * half, wd), min(y0 + 2 * half, h)
+        if sx1 > sx0 and sy1 > sy0:
+            out[sy0 - y0:sy1 - y0, sx0 - x0:sx1 - x0] = self.background[sy0:sy1, sx0:sx1]
+        return out, np.array([x0, y0], float)
