@@ -159,5 +159,8 @@ class ImuConfig(_SensorBase):
     noise: ImuNoise | None = ImuNoise()
 
 
-SensorConfig = Annotated[Union[CameraConfig, LidarConfig, GnssConfig, ImuConfig],
-                         Field(discriminator="type")]
+# Every sensor type's config, in one place: a new type is one model here plus its class
+# registered in ``sensors`` (tests/sensors/test_registry.py checks the two agree).
+SENSOR_CONFIGS: tuple[type[_SensorBase], ...] = (CameraConfig, LidarConfig, GnssConfig,
+                                                 ImuConfig)
+SensorConfig = Annotated[Union[SENSOR_CONFIGS], Field(discriminator="type")]
