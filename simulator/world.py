@@ -1,10 +1,18 @@
 """The World: owns all mutable simulation state and advances it at a fixed step.
 
-``World(scenario)`` builds the HD map, static scene (roads, markings, props), a pybullet
-collision client, the vehicles (ego = index 0) with their dynamics and drivers. ``step``
-advances one physics step; drivers decide every ``physics_hz / control_hz`` steps.
+``World(scenario)`` builds what stays fixed (HD map, static scene of roads, markings and
+props, the ray-cast mirror, a pybullet collision client) once, then starts an episode: the
+vehicles (ego = index 0) with their dynamics, drivers and routes. ``reset(seed)`` starts a
+new episode in the same world in milliseconds. ``step(controls)`` advances one physics step;
+drivers decide every ``physics_hz / control_hz`` steps; ``controls`` drive any vehicles
+from outside (see :mod:`simulator.controls`).
+
 Sensors read the world through ``time_s``, ``mirror()``, ``ego_pose(t)``,
 ``object_boxes()``, ``materials``, ``geo_origin`` and ``ego_instance_id``.
+
+Seeds: one ``numpy.random.SeedSequence`` tree. The static layout (generated roadside props)
+comes from the build seed's child (0) and is kept by ``reset``; an episode seed gives the
+NPC drivers (1, i), the sensors (2, name), the colours (3, i) and the spawns (4).
 """
 
 from __future__ import annotations
@@ -18,22 +26,27 @@ from agents.controllers import SpeedPID
 from agents.human import ReactionDelay, SpeedWander
 from agents.profiles import sample_drivers
 from scenarios.schema import Scenario
-from simulator.errors import WorldError
+from simulator.controls import Controls, DirectControl, EgoControl, MetaAction, normalise_controls
 from simulator.map.build import build_hdmap
 from simulator.map.lane_arrays import LaneArrays
+from simulator.map.route import plan_lane_route, plan_route
 from simulator.pose import Pose
 from simulator.scene.collisions import CollisionWorld
-from simulator.scene.mirror import MaterialTable, SceneMirror
-from simulator.scene.objects import ObjectBox, SceneObject
-from simulator.scene.props import PropInstance, explicit_props, generate_roadside, traffic_lights
-from simulator.scene.road_meshes import build_road_objects
-from simulator.scene.semantics import DEFAULT_MATERIALS, SEMANTIC_CLASSES, MaterialInfo
-from simulator.traffic.logic import DriverArrays, TrafficLogic
+from simulator.scene.layout import STATIC_ID_BASE, build_static_scene
+from simulator.scene.mirror import SceneMirror
+from simulator.scene.objects import ObjectBox
+from simulator.scene.semantics import SEMANTIC_CLASSES, MaterialInfo
+from simulator.seeds import SeedLike, child, root_seed
+from simulator.traffic.lane_tracking import LaneTracker
+from simulator.traffic.logic import NO_LANE, DriverArrays, TrafficLogic
+from simulator.traffic.routes import RouteTable
 from simulator.traffic.signals import SignalTable
-from simulator.traffic.spawn import Spawner
+from simulator.traffic.spawn import Placement, Spawner
 from simulator.vehicles import dynamics
 from simulator.vehicles import mesh as car_mesh
 from simulator.vehicles.history import PoseHistory
+
+__all__ = ["Collision", "DirectControl", "EgoControl", "MetaAction", "World", "STATIC_ID_BASE"]
 
 log = logging.getLogger(__name__)
 
@@ -41,29 +54,22 @@ EGO = 0
 MOBIL_PERIOD_S = 1.0
 HISTORY_S = 2.0  # how far back ego_pose(t) reaches (rolling-shutter sweeps, motion blur)
 _LANE_CORRIDOR_M = 3.0  # cars farther than this from their lane's centre test all props
-STATIC_ID_BASE = 10_000  # static objects get instance ids from here; vehicles 1..n
+_PARK_X = 1.0e5  # inactive vehicles wait far outside the map
 _PALETTE = ((200, 200, 205), (30, 30, 35), (150, 155, 160), (20, 60, 140), (120, 20, 25),
             (240, 240, 240), (60, 90, 60), (170, 140, 90), (90, 40, 110), (220, 150, 30))
 
 
 @dataclass(frozen=True)
 class Collision:
+    """A new contact. ``vehicle_a`` is a vehicle index; the other party is vehicle
+    ``vehicle_b`` or prop ``prop`` (the other is -1). Names are for output files."""
+
     time_s: float
     actor_a: str
     actor_b: str
-
-
-@dataclass(frozen=True)
-class EgoControl:
-    """Direct ego command (RL agents, external drivers): acceleration and road-wheel angle."""
-
-    accel_mps2: float
-    steer_rad: float
-
-
-def _seed_seq(seed: int, *key: int) -> np.random.SeedSequence:
-    """Child ``key`` of the scenario's RNG tree (stable whatever else is in the tree)."""
-    return np.random.SeedSequence(seed, spawn_key=key)
+    vehicle_a: int = -1
+    vehicle_b: int = -1
+    prop: int = -1
 
 
 class World:
@@ -71,121 +77,146 @@ class World:
 
     Args:
         scenario: a validated scenario.
+        seed: the seed tree's root (an int or a ``numpy.random.SeedSequence``); default
+            ``scenario.simulation.seed``. It fixes the static layout and the first episode.
 
     Raises:
         WorldError: the scenario references lanes that do not exist, or cannot spawn.
     """
 
-    def __init__(self, scenario: Scenario):
+    def __init__(self, scenario: Scenario, seed: SeedLike = None):
         self.scenario = scenario
         sim = scenario.simulation
         self.dt_s = 1.0 / sim.physics_hz
         self.control_every = int(round(sim.physics_hz / sim.control_hz))
-        self.step_index = 0
         self.geo_origin = scenario.map.geo_origin
-        seed = sim.seed
-        self.rng = np.random.default_rng(_seed_seq(seed, 0))
-        self.sensor_seed_seq = _seed_seq(seed, 2)
+        build_root = root_seed(scenario.simulation.seed if seed is None else seed)
         self.hdmap = build_hdmap(scenario.map)
         self.lanes = LaneArrays(self.hdmap)
 
-        # --- vehicles: ego first, then NPCs, each NPC with its own stream (1, i).
         n = 1 + scenario.traffic.count
         self.n_vehicles = n
-        npc_rngs = [np.random.default_rng(_seed_seq(seed, 1, i)) for i in range(n - 1)]
-        specs = [scenario.ego.vehicle] + [scenario.traffic.vehicle] * (n - 1)
-        self.params = dynamics.VehicleParams.from_specs(specs)
-        self.state = dynamics.VehicleState(n)
+        self.specs = [scenario.ego.vehicle] + [scenario.traffic.vehicle] * (n - 1)
+        self.params = dynamics.VehicleParams.from_specs(self.specs)
         self.vehicle_ids = np.arange(1, n + 1)
         self.ego_instance_id = int(self.vehicle_ids[EGO])
         self.vehicle_names = ["ego"] + [f"npc_{i:03d}" for i in range(n - 1)]
-        # Colours come from their own streams (3, i): they never shift a driver's draws.
-        colors = [scenario.ego.vehicle.color_rgb or _PALETTE[0]]
-        for i in range(n - 1):
-            c = scenario.traffic.vehicle.color_rgb
-            pick = int(np.random.default_rng(_seed_seq(seed, 3, i)).integers(len(_PALETTE)))
-            colors.append(c if c is not None else _PALETTE[pick])
-        self.vehicle_colors = colors
 
-        # --- materials and static scene
-        self.materials = MaterialTable(STATIC_ID_BASE + 4096)
-        self._material_info = dict(DEFAULT_MATERIALS)
-        for name, m in scenario.materials.items():
-            self._material_info[name] = MaterialInfo(tuple(m.color_rgb), m.lidar_reflectivity,
-                                                     m.gnss_reflectivity)
-        paint = self._material_info["car_paint"]
-        for iid, color in zip(self.vehicle_ids, colors):
-            self.materials.set(int(iid), SEMANTIC_CLASSES["vehicle"],
-                               MaterialInfo(tuple(color), paint.lidar_reflectivity,
-                                            paint.gnss_reflectivity))
-        self.static_objects: list[SceneObject] = build_road_objects(self.hdmap, STATIC_ID_BASE)
-        next_id = STATIC_ID_BASE + len(self.static_objects)
-        self.props: list[PropInstance] = explicit_props(list(scenario.props), next_id)
-        self._check_materials()
-        next_id += len(self.props)
-        junctions = [tuple(x.position) for x in scenario.map.intersections]
-        self.props += generate_roadside(self.hdmap, scenario.map.roadside, self.rng, next_id,
-                                        self.props, junctions)
-        lights, self.light_groups = traffic_lights(self.hdmap, STATIC_ID_BASE +
-                                                   len(self.static_objects) + len(self.props))
-        self.props += lights
-        self.static_objects += [p.scene_object() for p in self.props]
+        # --- static scene: built once, kept by every reset
+        scene = build_static_scene(scenario, self.hdmap,
+                                   np.random.default_rng(child(build_root, 0)))
+        self.static_objects = scene.objects
+        self.props = scene.props
+        self.light_groups = scene.light_groups
+        self.materials = scene.materials
+        self._material_info = scene.material_info
         self.lanes.set_obstacles([p.footprint() for p in self.props])
-        for obj in self.static_objects:
-            self.materials.set(obj.instance_id, obj.semantic, self._material_info[obj.material])
         self._mirror = SceneMirror(self.static_objects, self.materials)
-        self._mirror_step = -1
-        self._car_template = car_mesh.car_template()
-
-        # --- drivers
-        self.drivers = DriverArrays(n)
-        self._setup_drivers(npc_rngs)
-        self.signals = SignalTable(self.hdmap.lanes, {x.id: x.signal
-                                                      for x in scenario.map.intersections})
-        self.traffic = TrafficLogic(self.lanes, self.drivers, self.params.wheelbase_m,
-                                    self.params.length_m)
-        self.signals.update(0.0)
-        # An ego with a destination keeps to its planned lanes; without one it changes
-        # lanes like a driver (MOBIL), e.g. around an obstacle.
-        self.traffic.lane_change_allowed[EGO] = scenario.ego.destination is None
-        self.spawner = Spawner(self, npc_rngs)
-        self.route: list[int] = []
-        self.route_index = 0
-        self.spawner.place_ego()   # sets route and route_index
-        self.spawner.place_npcs()
-
-        # --- collisions, bookkeeping
         hulls = [car_mesh.collision_hull_vertices(s.length_m, s.width_m, s.height_m)
-                 for s in specs]
+                 for s in self.specs]
         self.collision_world = CollisionWorld(
             hulls, [(p.center_xy, p.size, p.yaw) for p in self.props])
-        self._touching: set[tuple] = set()
         self._lane_props = self._props_near_lanes()
-        self.collisions: list[Collision] = []
-        self._since_check_m = np.inf
+        self.signals = SignalTable(self.hdmap.lanes, {x.id: x.signal
+                                                      for x in scenario.map.intersections})
+        self.spawner = Spawner(self.lanes, self.params.length_m, scenario.traffic)
         # Between checks two cars close in by <= 2 * vmax * dt, which must stay below their
         # two widths; a car closes on a prop by <= vmax * dt, below its width plus the
         # prop's. Both hold when the fastest car travels less than the narrowest width
         # (80% of it, for margin).
         self._check_extent_m = 0.8 * float(self.params.width_m.min())
+        # Lane-change (MOBIL) decisions every ~1 s: drivers do not re-plan lanes each decision.
+        self._mobil_every = max(1, int(round(MOBIL_PERIOD_S / (self.dt_s * self.control_every))))
+        self._ego_route = plan_route(self.hdmap, scenario.ego)
+        self._episode = 0
+        self._start_episode(build_root)
+
+    # ------------------------------------------------------------------ episodes
+    def reset(self, seed: SeedLike = None) -> None:
+        """Start a new episode in the same world.
+
+        The map, the static scene (props included), the ray-cast mirror and the pybullet
+        bodies are kept; traffic, drivers, colours, routes, signals, histories and collision
+        state are drawn again from ``seed`` exactly as a new ``World(scenario, seed)``
+        would draw them. ``seed`` None: the next seed of this world's own sequence.
+        """
+        self._episode += 1
+        if seed is None:
+            seed = np.random.SeedSequence(self.scenario.simulation.seed,
+                                          spawn_key=(5, self._episode))
+        self._start_episode(root_seed(seed))
+
+    def _start_episode(self, root: np.random.SeedSequence) -> None:
+        sc = self.scenario
+        n = self.n_vehicles
+        self.seed_seq = root
+        self.sensor_seed_seq = child(root, 2)
+        self.rng = np.random.default_rng(child(root, 4))
+        npc_rngs = [np.random.default_rng(child(root, 1, i)) for i in range(n - 1)]
+        self.step_index = 0
+        self.state = dynamics.VehicleState(n)
+        self._set_colors(root)
+        self.drivers = DriverArrays(n)
+        self._setup_drivers(npc_rngs)
+        self.traffic = TrafficLogic(self.lanes, self.drivers, self.params.wheelbase_m,
+                                    self.params.length_m)
+        self.signals.update(0.0)
+        self.routes = RouteTable(n)
+        self.routes.set(EGO, self._ego_route)
+        self.routed = np.zeros(n, bool)
+        self.routed[EGO] = True
+        self.tracker = LaneTracker(self.hdmap, self.lanes, self.routes)
+        self.tracker.successor_rngs = [None] + npc_rngs
+        # A vehicle with a destination keeps to its planned lanes; the others change lanes
+        # like drivers do (MOBIL), e.g. around an obstacle.
+        self._mobil_allowed = np.ones(n, bool)
+        self._mobil_allowed[EGO] = sc.ego.destination is None
+        self.direct = np.zeros(n, bool)      # driven by DirectControl this step
+        self.meta = np.zeros(n, bool)        # driven by MetaAction this step
+        self._meta_actions: dict[int, MetaAction] = {}
+        self.meta_speed_mps = np.full(n, np.nan)
+        self.accel_cmd = np.zeros(n)
+        self.steer_cmd = np.zeros(n)
+        self.spawner.reset()
+        start = self._ego_route
+        self._place(Placement(EGO, start.lanes[0], start.start_s, sc.ego.speed_mps))
+        placements = self.spawner.initial(self.rng, int(self.traffic.lane[EGO]),
+                                          float(self.traffic.s[EGO]),
+                                          np.array([self.state.x[EGO], self.state.y[EGO]]),
+                                          self.drivers.desired_speed_factor,
+                                          self.drivers.comfort_decel_mps2)
+        placed = np.zeros(n, bool)
+        placed[EGO] = True
+        for pl in placements:
+            self._place(pl)
+            placed[pl.vehicle] = True
+        for i in np.flatnonzero(~placed):
+            self._park(int(i))
         self.distance_m = np.zeros(n)
         self.lane_change_count = 0
         self._decisions = 0
-        # Lane-change (MOBIL) decisions every ~1 s: drivers do not re-plan lanes each decision.
-        self._mobil_every = max(1, int(round(MOBIL_PERIOD_S / (self.dt_s * self.control_every))))
-        self.accel_cmd = np.zeros(n)
-        self.steer_cmd = np.zeros(n)
-        self.ego_control: EgoControl | None = None
+        self.collisions: list[Collision] = []
+        self._touching: set[tuple] = set()
+        self._since_check_m = np.inf
+        self._mirror_step = -1
         self.history = PoseHistory(capacity=int(round(HISTORY_S / self.dt_s)) + 2)
         self._record_history()
         self._check_collisions()
 
-    # ------------------------------------------------------------------ setup helpers
-    def _check_materials(self) -> None:
-        for p in self.props:
-            if p.material not in self._material_info:
-                raise WorldError(f"prop {p.name}: unknown material {p.material!r}; known: "
-                                 f"{', '.join(sorted(self._material_info))}")
+    def _set_colors(self, root: np.random.SeedSequence) -> None:
+        """Vehicle colours from their own streams (3, i): they never shift a driver's draws."""
+        sc = self.scenario
+        colors = [sc.ego.vehicle.color_rgb or _PALETTE[0]]
+        for i in range(self.n_vehicles - 1):
+            c = sc.traffic.vehicle.color_rgb
+            pick = int(np.random.default_rng(child(root, 3, i)).integers(len(_PALETTE)))
+            colors.append(c if c is not None else _PALETTE[pick])
+        self.vehicle_colors = colors
+        paint = self._material_info["car_paint"]
+        for iid, color in zip(self.vehicle_ids, colors):
+            self.materials.set(int(iid), SEMANTIC_CLASSES["vehicle"],
+                               MaterialInfo(tuple(color), paint.lidar_reflectivity,
+                                            paint.gnss_reflectivity))
 
     def _props_near_lanes(self) -> np.ndarray:
         """Per lane, the props a car within ``_LANE_CORRIDOR_M`` of its centreline could
@@ -232,29 +263,119 @@ class World:
         dr.desired_speed_factor[EGO] = 1.0  # the ego drives at min(cruise, speed limit)
         self.reaction = ReactionDelay(reaction, ctrl_dt)
         self.wander = SpeedWander(imperfection, npc_rngs, ctrl_dt) if len(npc_rngs) else None
-        self.ego_pid = SpeedPID.from_autopilot(ap, ctrl_dt, sc.ego.vehicle.max_decel_mps2,
-                                               sc.ego.vehicle.max_accel_mps2)
+        # The autopilot's speed loop, for the ego and any vehicle given meta-actions.
+        self.speed_pid = SpeedPID(ap.speed_kp, ap.speed_ki, ap.speed_kd, ctrl_dt,
+                                  -self.params.max_decel_mps2, self.params.max_accel_mps2,
+                                  self.n_vehicles)
+
+    def _place(self, pl: Placement) -> None:
+        i, lane = pl.vehicle, pl.lane
+        tr = self.traffic
+        x, y = self.lanes.positions(np.array([lane]), np.array([pl.s_m]))
+        yaw = float(self.lanes.headings(np.array([lane]), np.array([pl.s_m]))[0])
+        self.state.set(i, float(x[0]), float(y[0]), yaw, float(pl.speed_mps))
+        tr.lane[i], tr.s[i], tr.d[i] = lane, pl.s_m, 0.0
+        tr.prev_lane[i] = NO_LANE
+        tr.active[i] = True
+        tr.crashed[i] = False
+        tr.change_cooldown_s[i] = 0.0
+        tr.next_lane[i] = self.tracker.choose_next(i, lane)
+        self.reaction.reset(np.array([i]), 0.0)
+
+    def _park(self, i: int) -> None:
+        self.state.set(i, _PARK_X + 30.0 * i, 0.0, 0.0, 0.0)
+        self.traffic.active[i] = False
+        self.traffic.lane[i] = NO_LANE
+        self.traffic.next_lane[i] = NO_LANE
+
+    # ------------------------------------------------------------------ routes
+    def vehicle_index(self, vehicle: int | str) -> int:
+        """Index of a vehicle given by index or name (``"ego"``, ``"npc_007"``)."""
+        if isinstance(vehicle, str):
+            if vehicle not in self.vehicle_names:
+                raise KeyError(f"no vehicle named {vehicle!r}")
+            return self.vehicle_names.index(vehicle)
+        i = int(vehicle)
+        if not 0 <= i < self.n_vehicles:
+            raise IndexError(f"vehicle index {i} out of range 0..{self.n_vehicles - 1}")
+        return i
+
+    def set_route(self, vehicle: int | str, destination_lane: str | None,
+                  destination_s_m: float | None = None) -> None:
+        """Route a vehicle from where it is to a lane station (None: drop its route; it
+        follows lanes freely and changes lanes like a driver).
+
+        Raises:
+            WorldError: unknown lane or no route; ValueError: the vehicle is off the map.
+        """
+        i = self.vehicle_index(vehicle)
+        tr = self.traffic
+        if destination_lane is None:
+            self.routes.set(i, None)
+            self.routed[i] = False
+            self._mobil_allowed[i] = True
+            tr.stop_at_s[i] = np.inf
+        else:
+            if not tr.active[i]:
+                raise ValueError(f"{self.vehicle_names[i]} is not on the map")
+            route = plan_lane_route(self.hdmap, int(tr.lane[i]), float(tr.s[i]),
+                                    destination_lane, destination_s_m,
+                                    self.vehicle_names[i])
+            self.routes.set(i, route)
+            self.routed[i] = True
+            self._mobil_allowed[i] = False
+        if tr.active[i]:
+            tr.next_lane[i] = self.tracker.choose_next(i, int(tr.lane[i]))
+
+    def route_progress(self, vehicle: int | str = EGO) -> float | None:
+        """Fraction of a vehicle's route driven (0-1); None without a destination."""
+        i = self.vehicle_index(vehicle)
+        return self.routes.progress(i, float(self.traffic.s[i]))
+
+    @property
+    def route(self) -> list[int]:
+        """The ego's route (lane indices)."""
+        return self.routes.lanes(EGO)
+
+    @property
+    def crashed(self) -> np.ndarray:
+        """(n,) bool: vehicles that have crashed in this episode (read-only view)."""
+        v = self.traffic.crashed.view()
+        v.flags.writeable = False
+        return v
 
     # ------------------------------------------------------------------ stepping
     @property
     def time_s(self) -> float:
         return self.step_index * self.dt_s
 
-    def step(self, ego_control: EgoControl | None = None) -> None:
+    def step(self, controls: Controls = None) -> None:
         """Advance one physics step.
 
         Args:
-            ego_control: drive the ego directly for this step (an RL agent or another
-                driver); None: the autopilot drives (it resumes from its last decision).
+            controls: ``{vehicle: DirectControl | MetaAction}`` (vehicle by index or name)
+                for the vehicles driven from outside in this step; a bare control is the
+                ego's. Every other vehicle is driven by its own driver (the ego by its
+                autopilot), resuming from its last decision.
         """
-        if (ego_control is None) != (self.ego_control is None):
-            self.ego_pid.reset()       # a hand-over: no stale integral or derivative
-        self.ego_control = ego_control
+        ctl = normalise_controls(controls, self.vehicle_names)
+        direct = np.zeros(self.n_vehicles, bool)
+        meta = np.zeros(self.n_vehicles, bool)
+        for i, c in ctl.items():
+            (direct if isinstance(c, DirectControl) else meta)[i] = True
+        # A hand-over (driver <-> outside, or between kinds): no stale integral or derivative.
+        changed = (direct != self.direct) | (meta != self.meta)
+        if changed.any():
+            self.speed_pid.reset(np.flatnonzero(changed))
+            self.meta_speed_mps[changed & ~meta] = np.nan
+        self.direct, self.meta = direct, meta
+        self._meta_actions = {i: c for i, c in ctl.items() if isinstance(c, MetaAction)}
         if self.step_index % self.control_every == 0:
             self._decide()
-        if self.ego_control is not None:
-            self.accel_cmd[EGO] = self.ego_control.accel_mps2
-            self.steer_cmd[EGO] = self.ego_control.steer_rad
+        for i, c in ctl.items():
+            if isinstance(c, DirectControl):
+                self.accel_cmd[i] = c.accel_mps2
+                self.steer_cmd[i] = c.steer_rad
         dynamics.step(self.state, self.params, self.accel_cmd, self.steer_cmd, self.dt_s)
         speed = self.state.vx
         np.add(self.distance_m, speed * self.dt_s, out=self.distance_m)
@@ -269,11 +390,38 @@ class World:
                 self.step_index % self.control_every == 0:
             self._check_collisions()
 
+    def _update_lanes(self) -> None:
+        """Lane bookkeeping, dead-end exits and re-entries, route stops."""
+        tr, st = self.traffic, self.state
+        exits = self.tracker.update(tr, st.x, st.y, st.yaw, self.direct,
+                                    self.params.length_m, self.routed)
+        for i in exits:
+            self._park(int(i))
+        parked = np.flatnonzero(~tr.active)
+        if len(parked):
+            ego_xy = np.array([st.x[EGO], st.y[EGO]])
+            for pl in self.spawner.respawns(self.time_s, self.rng, parked, tr.active, st.x,
+                                            st.y, ego_xy, self.drivers.desired_speed_factor,
+                                            self.drivers.comfort_decel_mps2):
+                self._place(pl)
+        self.tracker.route_stops(tr, self.params.length_m, self.routed)
+
+    def _apply_meta_actions(self) -> None:
+        tr, la = self.traffic, self.lanes
+        for i, m in self._meta_actions.items():
+            if m.target_speed_mps is not None:
+                self.meta_speed_mps[i] = m.target_speed_mps
+            lane = tr.lane[i]
+            if lane < 0:
+                continue
+            want = {"left": la.left[lane], "right": la.right[lane]}.get(m.lane_change, NO_LANE)
+            tr.forced_change[i] = want if want >= 0 else NO_LANE
+
     def _decide(self) -> None:
         """Driver decisions for all vehicles (IDM, MOBIL, lights, yielding, pure pursuit)."""
         tr = self.traffic
         st = self.state
-        self.spawner.update_lanes()
+        self._update_lanes()
         speed = np.maximum(st.vx, 0.0)
         self.signals.update(self.time_s)
         light_states = self.signals.lane_states()
@@ -281,20 +429,27 @@ class World:
         if self.wander is not None:
             wander[1:] = self.wander.step()
         v0 = tr.desired_speed(wander)
+        outside = self.direct | self.meta
+        pid_rows = self.meta.copy()
+        pid_rows[EGO] |= not self.direct[EGO]
+        if self.meta.any():
+            self._apply_meta_actions()
+            target = self.meta_speed_mps
+            v0 = np.where(self.meta & np.isfinite(target), np.minimum(v0, target), v0)
         tr.find_leaders()
         stops = tr.stop_distance(speed, light_states, tr.junction_stops(speed, light_states))
         acc = tr.accelerations(speed, v0, stops)
         ctrl_dt = self.dt_s * self.control_every
-        if self.ego_control is None:
-            self._ego_route_change()
+        self.tracker.route_lane_changes(tr, np.flatnonzero(self.routed & ~outside))
+        tr.lane_change_allowed[:] = self._mobil_allowed & ~outside
         self._decisions += 1
         mobil_tick = self._decisions % self._mobil_every == 0
         movers = None
-        if mobil_tick or tr.forced_change[EGO] >= 0:
+        if mobil_tick or (tr.forced_change >= 0).any():
             movers = tr.lane_changes(speed, v0, ctrl_dt * self._mobil_every, mobil=mobil_tick)
         if movers is not None and movers.any():
             self.lane_change_count += int(movers.sum())
-            self.spawner.after_lane_change(movers)
+            self.tracker.after_lane_change(tr, movers)
             tr.find_leaders()       # movers follow their new leader from now on
             acc = tr.accelerations(speed, v0, stops)
         # Human reaction delay applies to following the car ahead; stop lines, lights and
@@ -302,27 +457,18 @@ class World:
         np.minimum(self.reaction.step(tr.lead_accel), tr.stop_accel, out=self.accel_cmd)
         np.minimum(self.accel_cmd, np.where(tr.gap_m < 2.0, acc, np.inf), out=self.accel_cmd)
         self.accel_cmd[tr.crashed] = acc[tr.crashed]
-        # Ego: PID on the speed IDM wants in one second, with IDM's braking as an override.
-        target = np.clip(speed[EGO] + acc[EGO] * 1.0, 0.0, v0[EGO])
-        cap = np.array([acc[EGO] if acc[EGO] < -0.5 else np.inf])
-        self.accel_cmd[EGO] = float(self.ego_pid.step(np.array([target]), speed[EGO:EGO + 1],
-                                                      upper_mps2=cap)[0])
-        if target <= 0.0 and speed[EGO] < 0.3:
-            self.accel_cmd[EGO] = -self.params.max_decel_mps2[EGO]
+        # Autopilot (ego, meta-actions): PID on the speed IDM wants in one second, with
+        # IDM's braking as an override.
+        target = np.clip(speed + acc * 1.0, 0.0, v0)
+        cap = np.where(acc < -0.5, acc, np.inf)
+        pid = self.speed_pid.step(target, speed, upper_mps2=cap)
+        stopped = (target <= 0.0) & (speed < 0.3)
+        pid = np.where(stopped, -self.params.max_decel_mps2, pid)
+        self.accel_cmd[pid_rows] = pid[pid_rows]
         self.steer_cmd[:] = tr.steering(st.x, st.y, st.yaw, speed)
         inactive = ~tr.active
         self.accel_cmd[inactive] = 0.0
         self.steer_cmd[inactive] = 0.0
-
-    def _ego_route_change(self) -> None:
-        """Ask for a lane change when the route's next lane is a neighbour of the current."""
-        tr = self.traffic
-        k = self.route_index
-        if k + 1 < len(self.route):
-            nxt = self.route[k + 1]
-            lane = tr.lane[EGO]
-            if nxt in (self.lanes.left[lane], self.lanes.right[lane]):
-                tr.forced_change[EGO] = nxt
 
     def _check_collisions(self) -> None:
         """Broad phase in numpy (bounding circles); pybullet's narrow phase where they
@@ -345,13 +491,17 @@ class World:
         self.collision_world.sync(st.x, st.y, st.yaw, near)   # also parks stale bodies
         pairs = self.collision_world.contacts() if near.any() else set()
         for pair in sorted(pairs - self._touching):  # sets have no stable order
-            a = self.vehicle_names[pair[1]]
-            b = self.vehicle_names[pair[3]] if pair[2] == "vehicle" else self.props[pair[3]].name
-            self.collisions.append(Collision(round(self.time_s, 6), a, b))
-            self.traffic.crashed[pair[1]] = True
+            a = pair[1]
             if pair[2] == "vehicle":
-                self.traffic.crashed[pair[3]] = True
-            log.info("collision at t=%.2f s: %s - %s", self.time_s, a, b)
+                c = Collision(round(self.time_s, 6), self.vehicle_names[a],
+                              self.vehicle_names[pair[3]], a, pair[3], -1)
+                tr.crashed[pair[3]] = True
+            else:
+                c = Collision(round(self.time_s, 6), self.vehicle_names[a],
+                              self.props[pair[3]].name, a, -1, pair[3])
+            tr.crashed[a] = True
+            self.collisions.append(c)
+            log.info("collision at t=%.2f s: %s - %s", self.time_s, c.actor_a, c.actor_b)
         self._touching = pairs
 
     # ------------------------------------------------------------------ queries
@@ -359,7 +509,7 @@ class World:
         self.history.push(self.time_s, self.state.data[:, EGO])
 
     def ego_pose(self, t_s: float | None = None) -> Pose:
-        """The ego body pose at ``t_s`` (default now; up to ~0.5 s in the past)."""
+        """The ego body pose at ``t_s`` (default now; up to ``HISTORY_S`` = 2 s back)."""
         return self.history.pose(self.time_s if t_s is None else t_s)
 
     def mirror(self) -> SceneMirror:
@@ -398,17 +548,6 @@ class World:
         names = ("east_west", "north_south")
         return {iid: snap[jid][names[group]] for iid, (jid, group) in self.light_groups.items()
                 if jid in snap}
-
-    def route_progress(self) -> float | None:
-        """Fraction of the ego route driven (0-1); None when the ego has no destination."""
-        if self.scenario.ego.destination is None:
-            return None
-        total = self.spawner.route_length_m
-        if total <= 0:
-            return 1.0
-        k = min(self.route_index, len(self.route) - 1)
-        done = self.spawner.route_offsets[k] + self.traffic.s[EGO] - self.spawner.route_start_s
-        return float(np.clip(done / total, 0.0, 1.0))
 
     def close(self) -> None:
         """Release the pybullet client."""

@@ -17,8 +17,8 @@ from simulator.map.hdmap import HDMap, NoRouteError
 
 
 @dataclass(frozen=True)
-class EgoRoute:
-    """A planned route.
+class Route:
+    """A planned route of one vehicle.
 
     Attributes:
         lanes: lane indices; consecutive entries are successors or neighbours (a lane
@@ -48,26 +48,47 @@ def lane_index(hdmap: HDMap, lane_id: str, where: str) -> int:
         raise WorldError(f"{where}: unknown lane {lane_id!r}{hint}") from None
 
 
-def plan_route(hdmap: HDMap, ego: Ego) -> EgoRoute:
-    """Plan the ego's route on the map.
+def plan_route(hdmap: HDMap, ego: Ego) -> Route:
+    """Plan the ego's route on the map (``ego.start`` to ``ego.destination``).
 
     Raises:
         WorldError: unknown lanes, stations beyond a lane's end, or no route (including a
             destination behind the start on the same lane of a road that does not loop).
     """
+    dest = ego.destination
+    return plan_lane_route(hdmap, ego.start.lane, ego.start.s_m,
+                           None if dest is None else dest.lane,
+                           None if dest is None else dest.s_m, "ego")
+
+
+def plan_lane_route(hdmap: HDMap, start_lane: str | int, start_s_m: float,
+                    goal_lane: str | int | None, goal_s_m: float | None,
+                    where: str = "route") -> Route:
+    """Plan a route from a lane station to another (lane ids or indices).
+
+    ``goal_lane`` None: no destination, the vehicle keeps following lanes. ``where`` names
+    the scenario field in error messages (``where.start.lane`` ...).
+
+    Raises:
+        WorldError: as :func:`plan_route`.
+    """
     lanes = hdmap.lanes
-    start = lane_index(hdmap, ego.start.lane, "ego.start.lane")
-    s0 = float(ego.start.s_m)
+    start = start_lane if isinstance(start_lane, int) else \
+        lane_index(hdmap, start_lane, f"{where}.start.lane")
+    start_id = lanes[start].id
+    s0 = float(start_s_m)
     if s0 > lanes[start].length_m:
-        raise WorldError(f"ego.start.s_m: {s0:g} m is beyond the end of lane "
-                         f"{ego.start.lane!r} ({lanes[start].length_m:.1f} m)")
-    if ego.destination is None:
-        return EgoRoute([start], s0, np.inf, [0.0], 0.0)
-    goal = lane_index(hdmap, ego.destination.lane, "ego.destination.lane")
-    dest_s = float(ego.destination.s_m)
+        raise WorldError(f"{where}.start.s_m: {s0:g} m is beyond the end of lane "
+                         f"{start_id!r} ({lanes[start].length_m:.1f} m)")
+    if goal_lane is None:
+        return Route([start], s0, np.inf, [0.0], 0.0)
+    goal = goal_lane if isinstance(goal_lane, int) else \
+        lane_index(hdmap, goal_lane, f"{where}.destination.lane")
+    goal_id = lanes[goal].id
+    dest_s = float(goal_s_m if goal_s_m is not None else lanes[goal].length_m)
     if dest_s > lanes[goal].length_m:
-        raise WorldError(f"ego.destination.s_m: {dest_s:g} m is beyond the end of lane "
-                         f"{ego.destination.lane!r} ({lanes[goal].length_m:.1f} m)")
+        raise WorldError(f"{where}.destination.s_m: {dest_s:g} m is beyond the end of lane "
+                         f"{goal_id!r} ({lanes[goal].length_m:.1f} m)")
     try:
         if goal == start and dest_s < s0:
             # Behind the start on the same lane: only reachable by going round a loop.
@@ -83,10 +104,10 @@ def plan_route(hdmap: HDMap, ego: Ego) -> EgoRoute:
         else:
             route = list(hdmap.route(start, goal))
     except NoRouteError:
-        raise WorldError(f"ego.destination: no route from {ego.start.lane!r} (s = {s0:g} m) "
-                         f"to {ego.destination.lane!r} (s = {dest_s:g} m)") from None
+        raise WorldError(f"{where}.destination: no route from {start_id!r} (s = {s0:g} m) "
+                         f"to {goal_id!r} (s = {dest_s:g} m)") from None
     offsets = [0.0]
     for a, b in zip(route[:-1], route[1:]):
         step = lanes[a].length_m if b in lanes[a].successors else 0.0
         offsets.append(offsets[-1] + step)
-    return EgoRoute(route, s0, dest_s, offsets, offsets[-1] + dest_s - s0)
+    return Route(route, s0, dest_s, offsets, offsets[-1] + dest_s - s0)

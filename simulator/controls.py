@@ -1,0 +1,91 @@
+"""Commands from outside the world (an RL agent, a second driver, a test) for any vehicle.
+
+``World.step(controls)`` takes ``{vehicle: control}`` where the vehicle is an index (0 is
+the ego) or a name (``"ego"``, ``"npc_007"``), and the control is
+
+- :class:`DirectControl`: acceleration and road-wheel angle, applied as given (limited by
+  the vehicle's dynamics only);
+- :class:`MetaAction`: change lane left / right or keep it, and optionally a new target
+  speed, carried out by the autopilot's own controllers (lane changes when safe, a speed
+  PID under IDM's safety braking, pure pursuit steering).
+
+A vehicle that gets no control in a step is driven by its own driver again.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Literal, Union
+
+
+@dataclass(frozen=True)
+class DirectControl:
+    """Direct command: acceleration [m/s^2] (negative brakes) and road-wheel angle [rad]."""
+
+    accel_mps2: float
+    steer_rad: float
+
+    def __post_init__(self) -> None:
+        if not (math.isfinite(self.accel_mps2) and math.isfinite(self.steer_rad)):
+            raise ValueError(f"DirectControl needs finite values, got {self}")
+
+
+EgoControl = DirectControl  # the name from when only the ego could be driven
+
+
+@dataclass(frozen=True)
+class MetaAction:
+    """High-level command executed by the autopilot controllers.
+
+    Attributes:
+        lane_change: "left", "right" or None (keep the lane). A change starts when it is
+            safe (MOBIL's safety test) and the neighbour lane exists.
+        target_speed_mps: new cruise target [m/s] (kept until the next one, or until the
+            vehicle's driver takes over again); None keeps the current one. The vehicle
+            never exceeds what IDM allows for the gap ahead, lights and stop points.
+    """
+
+    lane_change: Literal["left", "right"] | None = None
+    target_speed_mps: float | None = None
+
+    def __post_init__(self) -> None:
+        if self.lane_change not in (None, "left", "right"):
+            raise ValueError(f"lane_change must be 'left', 'right' or None, got "
+                             f"{self.lane_change!r}")
+        v = self.target_speed_mps
+        if v is not None and not (math.isfinite(v) and v >= 0.0):
+            raise ValueError(f"target_speed_mps must be finite and >= 0, got {v!r}")
+
+
+Control = Union[DirectControl, MetaAction]
+Controls = Union[Control, Mapping[Union[int, str], Control], None]
+
+
+def normalise_controls(controls: Controls, names: list[str]) -> dict[int, Control]:
+    """``{vehicle index: control}`` from what ``World.step`` accepts (a bare control is the
+    ego's). Raises KeyError / IndexError / TypeError naming the bad entry."""
+    if controls is None:
+        return {}
+    if isinstance(controls, (DirectControl, MetaAction)):
+        return {0: controls}
+    if not isinstance(controls, Mapping):
+        raise TypeError(f"controls must be a DirectControl, a MetaAction or a mapping, got "
+                        f"{type(controls).__name__}")
+    out: dict[int, Control] = {}
+    for key, c in controls.items():
+        if isinstance(key, str):
+            try:
+                i = names.index(key)
+            except ValueError:
+                raise KeyError(f"no vehicle named {key!r}") from None
+        else:
+            i = int(key)
+            if not 0 <= i < len(names):
+                raise IndexError(f"vehicle index {i} out of range 0..{len(names) - 1}")
+        if not isinstance(c, (DirectControl, MetaAction)):
+            raise TypeError(f"control for {key!r} must be DirectControl or MetaAction, got "
+                            f"{type(c).__name__}")
+        out[i] = c
+    return out

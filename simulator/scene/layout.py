@@ -1,0 +1,75 @@
+"""The static scene of a scenario: road meshes, explicit and generated props, traffic-light
+poles and the material table, built once per world and reused by every episode.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from scenarios.schema import Scenario
+from simulator.errors import WorldError
+from simulator.map.hdmap import HDMap
+from simulator.scene.mirror import MaterialTable
+from simulator.scene.objects import SceneObject
+from simulator.scene.props import PropInstance, explicit_props, generate_roadside, traffic_lights
+from simulator.scene.road_meshes import build_road_objects
+from simulator.scene.semantics import DEFAULT_MATERIALS, MaterialInfo
+
+STATIC_ID_BASE = 10_000  # static objects get instance ids from here; vehicles 1..n
+MAX_STATIC_OBJECTS = 4096
+
+
+@dataclass
+class StaticScene:
+    """What :func:`build_static_scene` returns.
+
+    Attributes:
+        objects: every static scene object (roads, markings, props) with its instance id.
+        props: the props among them (explicit, roadside, traffic lights), in that order.
+        light_groups: traffic-light instance id -> (intersection id, signal group).
+        materials: instance id -> semantic class and material (vehicles set by the world).
+        material_info: material name -> colour and reflectivities.
+    """
+
+    objects: list[SceneObject]
+    props: list[PropInstance]
+    light_groups: dict[int, tuple[str, int]]
+    materials: MaterialTable
+    material_info: dict[str, MaterialInfo]
+
+
+def material_info(scenario: Scenario) -> dict[str, MaterialInfo]:
+    """The built-in materials with the scenario's additions and overrides."""
+    info = dict(DEFAULT_MATERIALS)
+    for name, m in scenario.materials.items():
+        info[name] = MaterialInfo(tuple(m.color_rgb), m.lidar_reflectivity, m.gnss_reflectivity)
+    return info
+
+
+def build_static_scene(scenario: Scenario, hdmap: HDMap,
+                       rng: np.random.Generator) -> StaticScene:
+    """Road objects, props (roadside ones drawn from ``rng``) and their materials.
+
+    Raises:
+        WorldError: a prop names an unknown material.
+    """
+    info = material_info(scenario)
+    objects = build_road_objects(hdmap, STATIC_ID_BASE)
+    next_id = STATIC_ID_BASE + len(objects)
+    props = explicit_props(list(scenario.props), next_id)
+    for k, p in enumerate(props):
+        if p.material not in info:
+            raise WorldError(f"props[{k}].material: unknown material {p.material!r}; known: "
+                             f"{', '.join(sorted(info))}")
+    next_id += len(props)
+    junctions = [tuple(x.position) for x in scenario.map.intersections]
+    props += generate_roadside(hdmap, scenario.map.roadside, rng, next_id, props, junctions)
+    lights, light_groups = traffic_lights(hdmap, STATIC_ID_BASE + len(objects) + len(props))
+    props += lights
+    objects += [p.scene_object() for p in props]
+    materials = MaterialTable(STATIC_ID_BASE + MAX_STATIC_OBJECTS)
+    for obj in objects:
+        materials.set(obj.instance_id, obj.semantic, info[obj.material])
+    return StaticScene(objects, props, light_groups, materials, info)
