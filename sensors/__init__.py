@@ -8,8 +8,9 @@ import importlib.util
 
 from sensors.base import SENSOR_TYPES, Measurement, build_sensor, register
 from sensors.rig import Rig
+from sensors.world_view import WorldView
 
-__all__ = ["SENSOR_TYPES", "Measurement", "Rig", "build_sensor", "register"]
+__all__ = ["SENSOR_TYPES", "Measurement", "Rig", "WorldView", "build_sensor", "register"]
 
 # Built-in types register themselves on import.
 for _module in ("camera", "lidar", "gnss", "imu"):

@@ -2,15 +2,9 @@
 
 A sensor is built from its validated config and its own child RNG, and produces one
 ``Measurement`` per ``capture(world, t)``. Sensors read the world; they never change it.
-The world object passed to ``capture`` offers (see ``simulator.world.World``):
-
-- ``time_s``: current simulation time [s]
-- ``mirror()``: the ``SceneMirror`` with the actors placed at ``time_s``
-- ``ego_pose(t_s=None)``: the ego body ``Pose`` at ``t_s`` (recent past allowed)
-- ``object_boxes()``: ``ObjectBox`` list of all vehicles and props (GT)
-- ``materials``: the per-instance ``MaterialTable``
-- ``geo_origin``: the scenario's ``GeoOrigin`` (lat_deg, lon_deg, alt_m)
-- ``ego_instance_id``: instance id of the ego vehicle (sensors usually ignore its hits)
+What they may read is the ``WorldView`` protocol (``sensors.world_view``): ``mirror()``,
+``ego_pose(t_s)``, ``object_boxes()``, ``geo_origin`` and ``ego_instance_id``;
+``simulator.world.World`` satisfies it.
 """
 
 from __future__ import annotations
@@ -21,6 +15,7 @@ from typing import Any, ClassVar, Protocol
 
 import numpy as np
 
+from sensors.world_view import WorldView
 from simulator.pose import Pose, rpy_to_matrix
 
 
@@ -50,7 +45,7 @@ class Sensor(Protocol):
     name: str
     rate_hz: float
 
-    def capture(self, world: Any, t: float) -> Measurement: ...
+    def capture(self, world: WorldView, t: float) -> Measurement: ...
 
 
 class UnknownSensorType(ValueError):
@@ -102,6 +97,6 @@ class MountedSensor:
         noise = getattr(config, "noise", None)
         self.noise = noise if (noise is not None and noise.enabled) else None
 
-    def sensor_pose(self, world: Any, t: float | None = None) -> Pose:
+    def sensor_pose(self, world: WorldView, t: float | None = None) -> Pose:
         """World pose of the sensor frame at time ``t`` (default: now)."""
         return world.ego_pose(t).compose(self.mount_offset, self.mount_rotation)

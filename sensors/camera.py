@@ -15,7 +15,6 @@ would otherwise see only its inside.
 from __future__ import annotations
 
 import logging
-from typing import Any
 
 import cv2
 import numpy as np
@@ -27,10 +26,12 @@ from sensors.camera_gt import BoxAnnotator
 from sensors.camera_model import R_SENSOR_FROM_OPTICAL, CameraModel
 from sensors.camera_noise import CameraNoiseModel, image_flow, motion_blur
 from sensors.camera_shading import Lighting, Shader, SunShadows, encode_srgb, linear_colors
+from sensors.world_view import WorldView
+from simulator.pose import Pose
+from simulator.scene.mirror import SceneMirror
 
 log = logging.getLogger(__name__)
 
-_INVALID = np.uint32(o3d.t.geometry.RaycastingScene.INVALID_ID)
 # Shadow rays ignore geometry lying entirely below this height (roads, markings, kerbs):
 # it can cast shadows at most ~this long, and leaving it out makes shadow rays ~20 % cheaper.
 _SHADOW_CASTER_MIN_M = 0.2
@@ -40,7 +41,7 @@ class _Dynamic:
     """The moving geometry of one capture, without the ego: scene, instance table and
     vertices grouped per actor (for the pixel regions it can cover)."""
 
-    def __init__(self, mirror: Any, ego: int):
+    def __init__(self, mirror: SceneMirror, ego: int):
         self.ego = ego
         self.scene, self.table = mirror.dynamic_scene(ego)
         verts, tris, tri_inst = mirror.dynamic_mesh()
@@ -77,7 +78,7 @@ class Camera(MountedSensor):
         self._rays = np.empty((n, 6), np.float32)
         self._linear = np.empty((n, 3), np.float32)
         self._region_mask = np.zeros((h, w), np.uint8)
-        self._floor_of: Any = None
+        self._floor_of: SceneMirror | None = None
         self._floor = 0.0
         self.lighting = Lighting.from_angles(config.sun_azimuth_deg, config.sun_elevation_deg)
         self._sun = np.asarray(self.lighting.sun_dir, np.float32)
@@ -94,7 +95,7 @@ class Camera(MountedSensor):
                   self.model.K.tolist(), self.model.distortion.tolist())
 
     # ------------------------------------------------------------------ capture
-    def capture(self, world: Any, t: float) -> Measurement:
+    def capture(self, world: WorldView, t: float) -> Measurement:
         """Render the camera at simulation time ``t`` [s].
 
         Returns:
@@ -170,7 +171,7 @@ class Camera(MountedSensor):
         cv2.mixChannels([self._orig3, self._dirs_w3], [self._rays.reshape(n, 1, 6)],
                         [0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5])
 
-    def _cast_primary(self, mirror: Any, dyn: _Dynamic, rot_wo: np.ndarray,
+    def _cast_primary(self, mirror: SceneMirror, dyn: _Dynamic, rot_wo: np.ndarray,
                       origin: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Nearest hit per pixel: (t_hit, instance id, normal), flat.
 
@@ -204,7 +205,7 @@ class Camera(MountedSensor):
                 normals[sel] = res["primitive_normals"].numpy()[closer]
         return t_hit, instance, normals
 
-    def _sun_blocked(self, mirror: Any, dyn: _Dynamic, sun_factor: np.ndarray,
+    def _sun_blocked(self, mirror: SceneMirror, dyn: _Dynamic, sun_factor: np.ndarray,
                      t_hit: np.ndarray, instance: np.ndarray, rot_wo: np.ndarray,
                      origin: np.ndarray) -> np.ndarray:
         """(n,) True where the sun is blocked: static casters for every lit pixel
@@ -242,14 +243,14 @@ class Camera(MountedSensor):
             mask[r0:r1, c0:c1] = 1
         return np.flatnonzero(mask)
 
-    def _static_floor(self, mirror: Any) -> float:
+    def _static_floor(self, mirror: SceneMirror) -> float:
         """Lowest static vertex height [m] (cached per mirror)."""
         if self._floor_of is not mirror:
             self._floor = float(mirror.static_bounds()[0][2])
             self._floor_of = mirror
         return self._floor
 
-    def _apply_noise(self, linear: np.ndarray, depth: np.ndarray, pose: Any,
+    def _apply_noise(self, linear: np.ndarray, depth: np.ndarray, pose: Pose,
                      rot_wo: np.ndarray) -> np.ndarray:
         nm = self.noise_model
         h, w = depth.shape

@@ -25,7 +25,6 @@ nlos_delay_m per tracked satellite.
 from __future__ import annotations
 
 import logging
-from typing import Any
 
 import numpy as np
 import pymap3d
@@ -43,6 +42,7 @@ from sensors.gnss_solver import (
     solve_position,
 )
 from sensors.imu import GaussMarkov
+from sensors.world_view import WorldView
 
 log = logging.getLogger(__name__)
 
@@ -101,7 +101,7 @@ class Gnss(MountedSensor):
         return bias + white, float(self.noise.clock_bias_m)
 
     # ------------------------------------------------------------------ capture
-    def capture(self, world: Any, t: float) -> Measurement:
+    def capture(self, world: WorldView, t: float) -> Measurement:
         """One position fix at simulation time ``t`` [s]."""
         pose = self.sensor_pose(world, t)
         origin: GeoOrigin = world.geo_origin
@@ -119,7 +119,7 @@ class Gnss(MountedSensor):
         dirs /= np.linalg.norm(dirs, axis=1, keepdims=True)
         ray_origin = antenna + np.array([0.0, 0.0, ANTENNA_RAY_LIFT_M])
         mirror = world.mirror()
-        ego_id = getattr(world, "ego_instance_id", None)
+        ego_id = world.ego_instance_id
         los = line_of_sight(mirror, ray_origin, dirs, ego_id) if len(tracked) else \
             np.zeros(0, bool)
         nlos = np.zeros(len(tracked), bool)

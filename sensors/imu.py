@@ -15,12 +15,11 @@ stationary distribution) plus a random walk whose increments have std ``K * sqrt
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 
 from scenarios.sensor_schema import ImuConfig
 from sensors.base import Measurement, MountedSensor, register
+from sensors.world_view import WorldView
 
 STANDARD_GRAVITY_MPS2 = 9.80665
 GRAVITY_ENU_MPS2 = np.array([0.0, 0.0, -STANDARD_GRAVITY_MPS2])
@@ -104,7 +103,7 @@ class Imu(MountedSensor):
                                     nz.gyro_random_walk, nz.bias_time_constant_s,
                                     self.rate_hz, rng)
 
-    def capture(self, world: Any, t: float) -> Measurement:
+    def capture(self, world: WorldView, t: float) -> Measurement:
         """Specific force [m/s^2] and angular rate [rad/s] at simulation time ``t`` [s]."""
         pose = self.sensor_pose(world, t)
         r_t = pose.rotation.T

@@ -34,7 +34,6 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from typing import Any
 
 import numpy as np
 
@@ -44,6 +43,7 @@ from sensors.lidar_intensity import incidence_cosine, signal_and_intensity
 from sensors.lidar_motion import deskew_points, interpolate_poses, rotate_vectors
 from sensors.lidar_noise import add_gaussian, keep_mask, mixed_pixels
 from sensors.lidar_presets import LidarGeometry, resolve_geometry
+from sensors.world_view import WorldView
 
 __all__ = ["Lidar", "deskew_points"]
 
@@ -117,7 +117,7 @@ class Lidar(MountedSensor):
         return positions, dirs
 
     # ------------------------------------------------------------------ capture
-    def capture(self, world: Any, t: float) -> Measurement:
+    def capture(self, world: WorldView, t: float) -> Measurement:
         """Scan the sweep ending at ``t`` [s]; see the module docstring for the output."""
         g = self.geometry
         duration = g.sweep_duration_s
@@ -133,9 +133,7 @@ class Lidar(MountedSensor):
         valid = np.isfinite(dist)
         # (1 mm floor: a ray starting on a surface has no meaningful range or intensity.)
         valid &= dist >= np.float32(max(g.min_range_m, 1e-3))
-        ego = getattr(world, "ego_instance_id", None)
-        if ego is not None:
-            valid &= inst_all != ego
+        valid &= inst_all != world.ego_instance_id
 
         # Mixed pixels need the ring neighbours, so they are chosen on the full grid.
         mix = (mixed_pixels(hits.distance_m, valid.reshape(hits.distance_m.shape),

@@ -7,6 +7,7 @@ from typing import Any
 import numpy as np
 
 from sensors.base import Measurement, Sensor, build_sensor
+from sensors.world_view import WorldView
 
 
 class Rig:
@@ -35,7 +36,7 @@ class Rig:
         """Sensors whose next firing time has come at simulation time ``t``."""
         return [s for s, nt in zip(self.sensors, self._next_t) if t + eps >= nt]
 
-    def capture(self, world: Any, t: float) -> dict[str, Measurement]:
+    def capture(self, world: WorldView, t: float) -> dict[str, Measurement]:
         """Capture every sensor that is due at ``t``; advance their schedules."""
         out: dict[str, Measurement] = {}
         for i, sensor in enumerate(self.sensors):

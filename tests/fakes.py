@@ -1,7 +1,8 @@
 """A minimal stand-in for ``simulator.world.World`` for sensor unit tests.
 
-It offers exactly what ``sensors.base`` documents a sensor may read, over a tiny scene
-whose answers are known (a wall, a box), with the ego at a given pose.
+It satisfies ``sensors.WorldView`` (what a sensor may read; checked in
+``tests/sensors/test_world_view.py``) over a tiny scene whose answers are known (a wall,
+a box), with the ego at a given pose.
 """
 
 from __future__ import annotations
@@ -19,7 +20,10 @@ from simulator.scene.semantics import DEFAULT_MATERIALS, PROP_DEFAULTS, SEMANTIC
 
 @dataclass
 class FakeWorld:
-    """Static boxes + an ego pose that moves at constant velocity (for rolling scans)."""
+    """Static boxes + an ego pose that moves at constant velocity (for rolling scans).
+
+    A ``sensors.WorldView``; ``time_s`` and ``materials`` are the scene's own bookkeeping.
+    """
 
     objects: list[SceneObject] = field(default_factory=list)
     boxes: list[ObjectBox] = field(default_factory=list)
