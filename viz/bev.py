@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 import cv2
 import numpy as np
 
+from simulator.scene.objects import SceneObject
 from simulator.scene.semantics import CLASS_COLORS, SEMANTIC_CLASSES
 from simulator.traffic.signals import GREEN, RED
 
@@ -29,19 +30,26 @@ def _bgr(rgb: tuple[int, int, int]) -> tuple[int, int, int]:
 
 
 class BevRenderer:
-    """Renders ``World`` frames from above.
+    """Renders frames of a world from above.
+
+    The static layer (``static_objects`` coloured by ``color_rgb``) is drawn once; each
+    ``render(world)`` reads the vehicles, lights and time it draws from the world given.
 
     Args:
-        world: the world to draw.
+        static_objects: the world's static scene objects.
+        color_rgb: (instances, 3) material colours in 0-1 by instance id.
+        signal_stops: (lane index, stop-line point (2,)) of every signalised lane.
         px_per_m: resolution.
         window_m: side of the square view; None: the whole map if it is small, else a
             window of ~220 m following the ego.
     """
 
-    def __init__(self, world: World, px_per_m: float = 3.0, window_m: float | None = None):
-        self.world = world
+    def __init__(self, static_objects: list[SceneObject], color_rgb: np.ndarray,
+                 signal_stops: list[tuple[int, np.ndarray]], px_per_m: float = 3.0,
+                 window_m: float | None = None):
         self.px_per_m = px_per_m
-        pts = np.concatenate([o.vertices[:, :2] for o in world.static_objects
+        self._signal_stops = signal_stops
+        pts = np.concatenate([o.vertices[:, :2] for o in static_objects
                               if o.semantic != SEMANTIC_CLASSES["ground"]])
         lo, hi = pts.min(0) - 10.0, pts.max(0) + 10.0
         self.origin = lo
@@ -50,8 +58,15 @@ class BevRenderer:
         if window_m is None:
             window_m = None if (hi - lo).max() <= _MAX_FULL_MAP_M else _FOLLOW_WINDOW_M
         self.window_px = None if window_m is None else int(window_m * px_per_m) // 2 * 2
-        self.background = self._draw_static()
+        self.background = self._draw_static(static_objects, color_rgb)
         self._offset = np.zeros(2)
+
+    @classmethod
+    def of(cls, world: World, **kwargs) -> BevRenderer:
+        """A renderer for ``world``'s map (keyword arguments as for the constructor)."""
+        stops = [(lane.index, lane.centerline[-1]) for lane in world.hdmap.lanes
+                 if lane.signal_group is not None]
+        return cls(world.static_objects, world.materials.color_rgb, stops, **kwargs)
 
     @property
     def frame_size(self) -> tuple[int, int]:
@@ -69,17 +84,17 @@ class BevRenderer:
     def _frame_px(self, xy: np.ndarray) -> np.ndarray:
         return self.to_px(xy) - self._offset
 
-    def _draw_static(self) -> np.ndarray:
+    def _draw_static(self, static_objects: list[SceneObject],
+                     color_rgb: np.ndarray) -> np.ndarray:
         img = np.empty((self.full_size[1], self.full_size[0], 3), np.uint8)
         img[:] = _BG
-        w = self.world
         by_class: dict[int, list] = {}
-        for obj in w.static_objects:
+        for obj in static_objects:
             by_class.setdefault(obj.semantic, []).append(obj)
         for name in _DRAW_ORDER:
             sem = SEMANTIC_CLASSES[name]
             for obj in by_class.get(sem, []):
-                color = _bgr(np.asarray(w.materials.color_rgb[obj.instance_id]) * 255) \
+                color = _bgr(np.asarray(color_rgb[obj.instance_id]) * 255) \
                     if name in ("road", "lane_marking") else _bgr(CLASS_COLORS[sem])
                 tri3 = obj.vertices[obj.triangles]
                 # Only faces seen from above: overlapping side/bottom faces would cancel out
@@ -91,11 +106,10 @@ class BevRenderer:
                     cv2.fillConvexPoly(img, poly, color, lineType=cv2.LINE_AA, shift=4)
         return img
 
-    def render(self, time_s: float | None = None) -> np.ndarray:
-        """The current frame: background, traffic lights, cars with their names."""
-        w = self.world
-        img, self._offset = self._window()
-        self._draw_lights(img)
+    def render(self, w: World, time_s: float | None = None) -> np.ndarray:
+        """The world's current frame: background, traffic lights, cars with their names."""
+        img, self._offset = self._window(w.state.x[0], w.state.y[0])
+        self._draw_lights(img, w.signals.lane_states())
         st, pr, tr = w.state, w.params, w.traffic
         for i in np.flatnonzero(tr.active):
             c, s = np.cos(st.yaw[i]), np.sin(st.yaw[i])
@@ -118,23 +132,18 @@ class BevRenderer:
                     (255, 255, 255), 1, cv2.LINE_AA)
         return img
 
-    def _draw_lights(self, img: np.ndarray) -> None:
-        w = self.world
-        states = w.signals.lane_states()
-        for lane in w.hdmap.lanes:
-            if lane.signal_group is None:
-                continue
-            st = states[lane.index]
+    def _draw_lights(self, img: np.ndarray, states: np.ndarray) -> None:
+        for lane, stop_xy in self._signal_stops:
+            st = states[lane]
             color = (0, 200, 0) if st == GREEN else ((0, 0, 230) if st == RED else (0, 200, 230))
-            end = self._frame_px(lane.centerline[-1])
+            end = self._frame_px(stop_xy)
             cv2.circle(img, tuple(np.round(end).astype(int)), 3, color, -1, cv2.LINE_AA)
 
-    def _window(self) -> tuple[np.ndarray, np.ndarray]:
-        """A copy of the background under the view, and the view's pixel offset."""
+    def _window(self, ego_x: float, ego_y: float) -> tuple[np.ndarray, np.ndarray]:
+        """A copy of the background under the view centred on the ego, and its offset."""
         if self.window_px is None:
             return self.background.copy(), np.zeros(2)
-        w = self.world
-        cx, cy = np.round(self.to_px(np.array([w.state.x[0], w.state.y[0]]))).astype(int)
+        cx, cy = np.round(self.to_px(np.array([ego_x, ego_y]))).astype(int)
         half = self.window_px // 2
         x0, y0 = cx - half, cy - half
         out = np.empty((2 * half, 2 * half, 3), np.uint8)
