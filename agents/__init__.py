@@ -7,20 +7,15 @@
 - ``controllers``: pure pursuit steering and a speed PID (ego autopilot).
 """
 
-from agents.controllers import SpeedPID, lookahead_distance, pure_pursuit_steer
+from agents.controllers import SpeedPID, pure_pursuit_steer
 from agents.human import ReactionDelay, SpeedWander
-from agents.idm import (
-    idm_acceleration,
-    idm_desired_gap,
-    idm_equilibrium_gap,
-    idm_stop_acceleration,
-)
+from agents.idm import idm_acceleration, idm_desired_gap, idm_equilibrium_gap
 from agents.mobil import LEFT, NO_CHANGE, RIGHT, MobilResult, choose_side, mobil_decision
 from agents.profiles import PARAM_NAMES, DriverParams, sample_drivers, truncnorm_from_uniform
 
 __all__ = [
     "LEFT", "NO_CHANGE", "PARAM_NAMES", "RIGHT", "DriverParams", "MobilResult",
     "ReactionDelay", "SpeedPID", "SpeedWander", "choose_side", "idm_acceleration",
-    "idm_desired_gap", "idm_equilibrium_gap", "idm_stop_acceleration", "lookahead_distance",
-    "mobil_decision", "pure_pursuit_steer", "sample_drivers", "truncnorm_from_uniform",
+    "idm_desired_gap", "idm_equilibrium_gap", "mobil_decision", "pure_pursuit_steer",
+    "sample_drivers", "truncnorm_from_uniform",
 ]

@@ -8,12 +8,6 @@ import numpy.typing as npt
 from scenarios.schema import Autopilot
 
 
-def lookahead_distance(speed_mps: npt.ArrayLike, lookahead_s: npt.ArrayLike,
-                       min_lookahead_m: npt.ArrayLike) -> np.ndarray:
-    """Pure pursuit look-ahead distance ``max(min_lookahead, v * lookahead_s)`` [m]."""
-    return np.maximum(np.multiply(speed_mps, lookahead_s), min_lookahead_m)
-
-
 def pure_pursuit_steer(x: npt.ArrayLike, y: npt.ArrayLike, yaw: npt.ArrayLike,
                        target_x: npt.ArrayLike, target_y: npt.ArrayLike,
                        wheelbase: npt.ArrayLike,

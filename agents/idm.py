@@ -92,34 +92,6 @@ def idm_acceleration(v: npt.ArrayLike, v0: npt.ArrayLike, gap: npt.ArrayLike,
     return acc
 
 
-def idm_stop_acceleration(v: npt.ArrayLike, v0: npt.ArrayLike, distance: npt.ArrayLike,
-                          time_headway: npt.ArrayLike, min_gap: npt.ArrayLike,
-                          max_accel: npt.ArrayLike, comfort_decel: npt.ArrayLike,
-                          delta: float = 4.0, max_brake: npt.ArrayLike | None = None
-                          ) -> np.ndarray:
-    """IDM acceleration towards a stopped virtual obstacle (stop line, red light, route end).
-
-    The obstacle is a leader standing still at ``distance``, so ``dv = v``; the vehicle comes
-    to rest ``min_gap`` before it. Take the minimum with the car-following acceleration.
-
-    Args:
-        v: own speed [m/s].
-        v0: desired speed [m/s].
-        distance: front bumper to the stop line [m]; ``np.inf`` where there is none.
-        time_headway: desired time headway T [s].
-        min_gap: where to stop before the line [m] (e.g. 1 m, or the driver's s0).
-        max_accel: maximum acceleration a [m/s^2].
-        comfort_decel: comfortable deceleration b [m/s^2].
-        delta: acceleration exponent.
-        max_brake: optional clip of the braking [m/s^2], positive.
-
-    Returns:
-        Acceleration command [m/s^2].
-    """
-    return idm_acceleration(v, v0, distance, v, time_headway, min_gap, max_accel,
-                            comfort_decel, delta, max_brake)
-
-
 def idm_equilibrium_gap(v: npt.ArrayLike, v0: npt.ArrayLike, time_headway: npt.ArrayLike,
                         min_gap: npt.ArrayLike, delta: float = 4.0) -> np.ndarray:
     """Steady-state IDM gap at speed ``v`` behind a leader at the same speed.

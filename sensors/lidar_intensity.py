@@ -73,12 +73,3 @@ def signal_and_intensity(reflectivity: np.ndarray, cos_incidence: np.ndarray,
     intensity *= base
     gain *= base
     return gain, intensity
-
-
-def intensity_formula(reflectivity: float | np.ndarray, cos_incidence: float | np.ndarray,
-                      range_m: float | np.ndarray, attenuation_per_m: float,
-                      ref_range_m: float) -> np.ndarray:
-    """The reported intensity ``I`` in float64 (reference implementation, for tests/docs)."""
-    r = np.asarray(range_m, np.float64)
-    return (np.asarray(reflectivity) * np.asarray(cos_incidence)
-            * np.exp(-2.0 * attenuation_per_m * r) * np.minimum(1.0, (ref_range_m / r) ** 2))

@@ -5,12 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from agents.idm import (
-    idm_acceleration,
-    idm_desired_gap,
-    idm_equilibrium_gap,
-    idm_stop_acceleration,
-)
+from agents.idm import idm_acceleration, idm_desired_gap, idm_equilibrium_gap
 
 T, S0, A, B = 1.5, 2.0, 1.5, 2.0
 CAR_LEN_M = 4.5
@@ -43,7 +38,8 @@ def follow(x_f: float, v_f: float, v0: float, x_l: float, v_l: float, t_end_s: f
             if stop_line_m is None:
                 acc = idm_acceleration(v, v0, x_l - CAR_LEN_M - x, v - v_l, T, S0, A, B)
             else:
-                acc = idm_stop_acceleration(v, v0, stop_line_m - x, T, 1.0, A, B)
+                # A stop line is a standing leader (dv = v), stopped at 1 m before it.
+                acc = idm_acceleration(v, v0, stop_line_m - x, v, T, 1.0, A, B)
         x, v = ballistic(x, v, acc, PHYSICS_DT_S)
         x_l += v_l * PHYSICS_DT_S
         gaps.append((stop_line_m if stop_line_m is not None else x_l - CAR_LEN_M) - x[0])
