@@ -3,8 +3,9 @@
 The ego body's world-frame motion (``Pose`` acceleration without gravity, angular velocity)
 is moved to the mount point by rigid-body kinematics (``MountedSensor.sensor_pose``), then
 
-- accelerometer: ``f = R^T (a - g)`` with ``g = (0, 0, -9.80665)`` m/s^2, so a level IMU at
-  rest reads ``+9.80665`` on z;
+- accelerometer: ``f = R^T (a - g)`` with ``g = (0, 0, -GRAVITY_MPS2)`` (standard gravity,
+  9.80665 m/s^2, the value the vehicle dynamics use too), so a level IMU at rest reads
+  ``+9.80665`` on z;
 - gyro: ``w_s = R^T w``.
 
 Noise per axis (``ImuNoise``): white noise of density ``N`` sampled at ``rate_hz`` has std
@@ -20,9 +21,9 @@ import numpy as np
 from scenarios.sensor_schema import ImuConfig
 from sensors.base import Measurement, MountedSensor, register
 from sensors.world_view import WorldView
+from simulator.constants import GRAVITY_MPS2
 
-STANDARD_GRAVITY_MPS2 = 9.80665
-GRAVITY_ENU_MPS2 = np.array([0.0, 0.0, -STANDARD_GRAVITY_MPS2])
+GRAVITY_ENU_MPS2 = np.array([0.0, 0.0, -GRAVITY_MPS2])
 
 
 class GaussMarkov:

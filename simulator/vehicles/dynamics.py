@@ -1,8 +1,10 @@
 """Vectorised vehicle dynamics: one dynamic bicycle model step for every car at once.
 
-All vehicles live in arrays (structure of arrays): ``VehicleParams`` (constants from
-``VehicleSpec``) and ``VehicleState`` (the integrated state). ``step`` advances them all by
-``dt`` with numpy ufuncs writing into preallocated buffers, with no Python loop over cars.
+All vehicles live in arrays (structure of arrays, ``simulator.vehicles.params``):
+``VehicleParams`` (constants from ``VehicleSpec``) and ``VehicleState`` (the integrated
+state), re-exported here. ``step`` advances them all by ``dt``: the numba kernel
+(``simulator.vehicles.kernel``), or this module's numpy reference, ufuncs writing into
+preallocated buffers with no Python loop over cars.
 
 Modelling choices (SI units, radians, body frame x forward / y left / z up):
 
@@ -12,7 +14,8 @@ Modelling choices (SI units, radians, body frame x forward / y left / z up):
   ``yaw_rate`` and the accelerations therefore describe the body-frame origin that poses
   and sensors use directly, with no offset to convert.
 * Longitudinal: the commanded acceleration is clipped to
-  ``[-min(max_decel, mu g), min(max_accel, mu g)]`` and applied as a force at the CoG.
+  ``[-min(max_decel, mu g), min(max_accel, mu g)]`` (g = ``GRAVITY_MPS2``, standard
+  gravity) and applied as a force at the CoG.
   No reversing: ``vx >= 0``, so a car braking to a stop stays at 0.
 * Lateral: slip angles at the front and rear axle, linear tyre force ``C * alpha``
   saturated at the axle's budget ``mu * Fz * sqrt(1 - (a / mu g)^2)`` with static axle loads
@@ -37,174 +40,26 @@ Modelling choices (SI units, radians, body frame x forward / y left / z up):
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, fields
+from collections.abc import Callable
 
 import numpy as np
+from numpy._core.umath import clip as _clip  # the ufunc: np.clip's wrapper costs ~1 us
 
-from scenarios.schema import VehicleSpec
+from simulator.constants import GRAVITY_MPS2
 from simulator.vehicles.kernel import KERNEL
 from simulator.vehicles.kernel import constants as kernel_constants
-
-try:  # the clip ufunc (np.clip's Python wrapper costs ~1 us per call)
-    from numpy._core.umath import clip as _clip
-except ImportError:  # numpy < 2
-    from numpy.core.umath import clip as _clip
+from simulator.vehicles.params import STATE_ROWS, VehicleParams, VehicleState
 
 logger = logging.getLogger(__name__)
 
-G_MPS2 = 9.81
+__all__ = ["DYNAMIC_ABOVE_MPS", "KINEMATIC_BELOW_MPS", "VehicleParams", "VehicleState",
+           "blend_speeds", "step"]
+
 KINEMATIC_BELOW_MPS = 1.5
 DYNAMIC_ABOVE_MPS = 3.0
-
-@dataclass(eq=False)
-class VehicleParams:
-    """Per-vehicle constants, each a float64 array of shape (n,).
-
-    Attributes:
-        mass_kg, yaw_inertia_kgm2: mass [kg] and yaw moment of inertia [kg m^2].
-        lf_m, lr_m: CoG (= footprint centre) to front / rear axle [m].
-        cf_n_per_rad, cr_n_per_rad: cornering stiffness of the front / rear axle [N/rad].
-        mu: tyre-road friction coefficient.
-        max_steer_rad, max_steer_rate_rad_s: road-wheel angle limit [rad] and rate [rad/s].
-        max_accel_mps2, max_decel_mps2: drive / brake limits (both > 0) [m/s^2].
-        length_m, width_m, height_m: body size [m].
-
-    Arrays may be edited in place (e.g. a wet road lowering ``mu``); call ``mark_changed``
-    afterwards so that ``step`` rebuilds its derived constants.
-    """
-
-    mass_kg: np.ndarray
-    yaw_inertia_kgm2: np.ndarray
-    lf_m: np.ndarray
-    lr_m: np.ndarray
-    cf_n_per_rad: np.ndarray
-    cr_n_per_rad: np.ndarray
-    mu: np.ndarray
-    max_steer_rad: np.ndarray
-    max_steer_rate_rad_s: np.ndarray
-    max_accel_mps2: np.ndarray
-    max_decel_mps2: np.ndarray
-    length_m: np.ndarray
-    width_m: np.ndarray
-    height_m: np.ndarray
-    version: int = field(default=0, init=False, repr=False)
-
-    def __post_init__(self) -> None:
-        arrays = {name: np.array(getattr(self, name), np.float64).reshape(-1)
-                  for name in _PARAM_FIELDS}
-        n = arrays["mass_kg"].shape[0]
-        for name, a in arrays.items():
-            if a.shape[0] != n:
-                raise ValueError(f"{name} has {a.shape[0]} entries, mass_kg has {n}")
-            setattr(self, name, a)
-
-    @classmethod
-    def from_specs(cls, specs: Sequence[VehicleSpec]) -> VehicleParams:
-        """Arrays over ``specs`` (degrees converted to radians here, once)."""
-        cols: dict[str, list[float]] = {name: [] for name in _PARAM_FIELDS}
-        for s in specs:
-            row = (s.mass_kg, s.yaw_inertia_kgm2, s.cog_to_front_axle_m,
-                   s.wheelbase_m - s.cog_to_front_axle_m,
-                   s.cornering_stiffness_front_n_per_rad, s.cornering_stiffness_rear_n_per_rad,
-                   s.mu, np.deg2rad(s.max_steer_deg), np.deg2rad(s.max_steer_rate_deg_s),
-                   s.max_accel_mps2, s.max_decel_mps2, s.length_m, s.width_m, s.height_m)
-            for name, value in zip(_PARAM_FIELDS, row):
-                cols[name].append(float(value))
-        return cls(**{k: np.array(v, np.float64) for k, v in cols.items()})
-
-    @property
-    def n(self) -> int:
-        return int(self.mass_kg.shape[0])
-
-    @property
-    def wheelbase_m(self) -> np.ndarray:
-        return self.lf_m + self.lr_m
-
-    def mark_changed(self) -> None:
-        """Declare in-place edits of the arrays (invalidates cached derived constants)."""
-        self.version += 1
-
-    def append(self, specs: Sequence[VehicleSpec]) -> None:
-        """Add vehicles at the end (indices ``n .. n + len(specs) - 1``)."""
-        new = VehicleParams.from_specs(specs)
-        for name in _PARAM_FIELDS:
-            setattr(self, name, np.concatenate([getattr(self, name), getattr(new, name)]))
-        self.mark_changed()
-
-    def remove(self, indices: Sequence[int] | np.ndarray) -> None:
-        """Delete vehicles; the others keep their order (and shift down)."""
-        for name in _PARAM_FIELDS:
-            setattr(self, name, np.delete(getattr(self, name), indices))
-        self.mark_changed()
-
-
-_PARAM_FIELDS = tuple(f.name for f in fields(VehicleParams) if f.name != "version")
-
-# Row layout of VehicleState.data.
-_ROWS = ("x", "y", "yaw", "vx", "vy", "yaw_rate", "steer", "ax_body", "ay_body",
-         "vx_world", "vy_world")
-_X, _Y, _YAW, _VX, _VY, _R, _STEER, _AX, _AY, _VXW, _VYW = range(len(_ROWS))
-
-
-def _row(i: int) -> property:
-    def get(self: VehicleState) -> np.ndarray:
-        return self.data[i]
-
-    def put(self: VehicleState, value: np.ndarray) -> None:
-        self.data[i] = value
-
-    return property(get, put, doc=f"Row {_ROWS[i]!r} of ``data`` (a view).")
-
-
-class VehicleState:
-    """Integrated state of n vehicles: one (11, n) float64 array, rows exposed as views.
-
-    Rows: ``x``, ``y`` [m] (footprint centre, world frame), ``yaw`` [rad, in [-pi, pi)],
-    ``vx``, ``vy`` [m/s] (body frame), ``yaw_rate`` [rad/s], ``steer`` [rad, road-wheel
-    angle], ``ax_body``, ``ay_body`` [m/s^2] (body-frame acceleration over the last step,
-    gravity not included) and ``vx_world``, ``vy_world`` [m/s] (world-frame velocity).
-    Teleport with ``set`` so the world-frame velocity stays consistent. Row views stay
-    valid until ``append``/``remove``, which reallocate ``data``.
-    """
-
-    # Rows of ``data`` as read/write views, documented above.
-    (x, y, yaw, vx, vy, yaw_rate, steer, ax_body, ay_body, vx_world,
-     vy_world) = (_row(i) for i in range(len(_ROWS)))
-
-    def __init__(self, n: int = 0):
-        self.data = np.zeros((len(_ROWS), n), np.float64)
-        self._stepper: _Stepper | None = None  # cached compiled step, see ``step``
-
-    @property
-    def n(self) -> int:
-        return int(self.data.shape[1])
-
-    def set(self, i: int, x: float, y: float, yaw: float, speed: float = 0.0,
-            steer: float = 0.0) -> None:
-        """Teleport vehicle ``i``: driving straight at ``speed`` [m/s] along ``yaw`` [rad]."""
-        if speed < 0:
-            raise ValueError(f"speed must be >= 0 (no reversing), got {speed}")
-        yaw = float(np.remainder(yaw + np.pi, 2 * np.pi) - np.pi)
-        col = self.data[:, i]
-        col[:] = 0.0
-        col[_X], col[_Y], col[_YAW], col[_VX], col[_STEER] = x, y, yaw, speed, steer
-        col[_VXW], col[_VYW] = speed * np.cos(yaw), speed * np.sin(yaw)
-
-    def append(self, count: int = 1) -> np.ndarray:
-        """Add ``count`` vehicles at rest at the origin; returns their indices."""
-        n = self.n
-        self.data = np.concatenate([self.data, np.zeros((len(_ROWS), count))], axis=1)
-        return np.arange(n, n + count)
-
-    def remove(self, indices: Sequence[int] | np.ndarray) -> None:
-        """Delete vehicles; the others keep their order (and shift down)."""
-        self.data = np.ascontiguousarray(np.delete(self.data, indices, axis=1))
-
-    def copy(self) -> VehicleState:
-        out = VehicleState(0)
-        out.data = self.data.copy()
-        return out
+_X, _Y, _YAW, _VX, _VY, _R, _STEER, _AX, _AY, _VXW, _VYW = (
+    STATE_ROWS.index(name) for name in ("x", "y", "yaw", "vx", "vy", "yaw_rate", "steer",
+                                        "ax_body", "ay_body", "vx_world", "vy_world"))
 
 
 def blend_speeds(params: VehicleParams, dt: float) -> tuple[np.ndarray, np.ndarray]:
@@ -310,7 +165,7 @@ def _build_run(state: VehicleState, params: VehicleParams,
         return np.ascontiguousarray(np.broadcast_to(np.asarray(value, np.float64), shape))
 
     # Derived constants (Python scalars make ufuncs slower than same-shape arrays).
-    mug = p.mu * G_MPS2
+    mug = p.mu * GRAVITY_MPS2
     smax, nsmax = full(p.max_steer_rad), full(-p.max_steer_rad)
     rdt, nrdt = full(p.max_steer_rate_rad_s * dt), full(-p.max_steer_rate_rad_s * dt)
     a_hi, a_lo = np.minimum(p.max_accel_mps2, mug), -np.minimum(p.max_decel_mps2, mug)

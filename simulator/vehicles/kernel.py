@@ -11,6 +11,9 @@ import math
 
 import numpy as np
 
+from simulator.constants import GRAVITY_MPS2
+from simulator.vehicles.params import VehicleParams
+
 try:
     from numba import njit
 except ImportError:  # pragma: no cover - numba is a declared dependency
@@ -21,11 +24,11 @@ CONST_ROWS = ("smax", "rdt", "a_lo", "a_hi", "mug2", "load_f", "load_r", "lf", "
               "cf", "cr", "gy_f", "gy_r", "kf", "inv_l", "lam_a", "lam_b")
 
 
-def constants(params, dt: float, v_hi: np.ndarray, v_lo: np.ndarray) -> np.ndarray:
-    """The (len(CONST_ROWS), n) float64 constants of a ``VehicleParams`` for ``dt``."""
+def constants(params: VehicleParams, dt: float, v_hi: np.ndarray, v_lo: np.ndarray
+              ) -> np.ndarray:
+    """The (len(CONST_ROWS), n) float64 constants of a ``VehicleParams`` for ``dt`` [s]."""
     p = params
-    g = 9.81
-    mug = p.mu * g
+    mug = p.mu * GRAVITY_MPS2
     wheelbase = p.lf_m + p.lr_m
     lam_a = 1.0 / (v_hi - v_lo)
     rows = {

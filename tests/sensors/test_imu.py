@@ -9,7 +9,8 @@ import pytest
 
 from scenarios.sensor_schema import ImuConfig, ImuNoise, Mount
 from sensors.base import build_sensor
-from sensors.imu import STANDARD_GRAVITY_MPS2, GaussMarkov, Imu
+from sensors.imu import GaussMarkov, Imu
+from simulator.constants import GRAVITY_MPS2
 from simulator.pose import Pose, rot_z
 from tests.fakes import FakeWorld
 
@@ -53,7 +54,7 @@ def _imu(noise: ImuNoise | None, seed: int = 0, **kw) -> Imu:
 
 def test_stationary_level_reads_plus_g_up_and_no_rotation():
     m = _imu(None).capture(FakeWorld(ego_yaw=1.1), 0.0)
-    np.testing.assert_allclose(m.data["accel_mps2"], [0.0, 0.0, STANDARD_GRAVITY_MPS2],
+    np.testing.assert_allclose(m.data["accel_mps2"], [0.0, 0.0, GRAVITY_MPS2],
                                atol=1e-12)
     np.testing.assert_allclose(m.data["gyro_radps"], 0.0, atol=1e-15)
     np.testing.assert_array_equal(m.data["accel_mps2"], m.gt["accel_mps2"])
@@ -62,7 +63,7 @@ def test_stationary_level_reads_plus_g_up_and_no_rotation():
 def test_rolled_vehicle_sees_gravity_on_its_y_axis():
     roll = np.radians(30.0)
     m = _imu(None).capture(TiltedWorld(roll=roll), 0.0)
-    g = STANDARD_GRAVITY_MPS2
+    g = GRAVITY_MPS2
     np.testing.assert_allclose(m.data["accel_mps2"], [0.0, g * np.sin(roll), g * np.cos(roll)],
                                atol=1e-12)
 
@@ -71,7 +72,7 @@ def test_turning_vehicle_lateral_accel_is_speed_times_yaw_rate():
     v, r = 12.0, 0.25
     world = TurningWorld(ego_yaw=0.7, speed_mps=v, yaw_rate_radps=r)
     m = _imu(None).capture(world, 3.0)
-    np.testing.assert_allclose(m.data["accel_mps2"], [0.0, v * r, STANDARD_GRAVITY_MPS2],
+    np.testing.assert_allclose(m.data["accel_mps2"], [0.0, v * r, GRAVITY_MPS2],
                                atol=1e-12)
     np.testing.assert_allclose(m.data["gyro_radps"], [0.0, 0.0, r], atol=1e-15)
 
@@ -82,7 +83,7 @@ def test_mount_yawed_90_deg_sees_lateral_accel_on_x():
     imu = _imu(None, mount=Mount(position=(0.0, 0.0, 1.0), rpy_deg=(0.0, 0.0, 90.0)))
     m = imu.capture(world, 0.0)
     # Sensor x = vehicle left, sensor y = vehicle backward.
-    np.testing.assert_allclose(m.data["accel_mps2"], [v * r, 0.0, STANDARD_GRAVITY_MPS2],
+    np.testing.assert_allclose(m.data["accel_mps2"], [v * r, 0.0, GRAVITY_MPS2],
                                atol=1e-12)
     np.testing.assert_allclose(m.data["gyro_radps"], [0.0, 0.0, r], atol=1e-15)
 
@@ -92,7 +93,7 @@ def test_mount_ahead_of_the_turn_centre_adds_centripetal_accel():
     world = TurningWorld(speed_mps=0.0, yaw_rate_radps=r)      # spinning on the spot
     m = _imu(None, mount=Mount(position=(lever, 0.0, 0.5))).capture(world, 0.0)
     np.testing.assert_allclose(m.data["accel_mps2"],
-                               [-lever * r * r, 0.0, STANDARD_GRAVITY_MPS2], atol=1e-12)
+                               [-lever * r * r, 0.0, GRAVITY_MPS2], atol=1e-12)
 
 
 def test_white_noise_std_is_density_times_sqrt_rate():

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 
 from scenarios.schema import VehicleSpec
+from simulator.constants import GRAVITY_MPS2
 from simulator.vehicles.dynamics import (
     DYNAMIC_ABOVE_MPS,
-    G_MPS2,
     KINEMATIC_BELOW_MPS,
     VehicleParams,
     VehicleState,
@@ -55,7 +55,7 @@ def test_full_brake_stops_within_textbook_distance(mu: float) -> None:
     spec = VehicleSpec(mu=mu)
     v0, yaw = 20.0, 0.7
     state, params = make([spec], [v0], [yaw])
-    decel = min(spec.max_decel_mps2, mu * G_MPS2)
+    decel = min(spec.max_decel_mps2, mu * GRAVITY_MPS2)
     steps_to_stop = 0
     while state.vx[0] > 0.0:
         step(state, params, np.array([-50.0]), np.array([0.0]), DT)
@@ -77,7 +77,7 @@ def test_full_brake_stops_within_textbook_distance(mu: float) -> None:
 @pytest.mark.parametrize(("cmd", "mu", "expected"), [
     (2.0, 0.9, 2.0),                # follows the command
     (10.0, 0.9, 3.5),               # clipped at max_accel
-    (10.0, 0.2, 0.2 * G_MPS2),      # clipped at the friction limit
+    (10.0, 0.2, 0.2 * GRAVITY_MPS2),  # clipped at the friction limit
 ])
 def test_free_acceleration_follows_clipped_command(cmd: float, mu: float,
                                                    expected: float) -> None:
@@ -159,7 +159,7 @@ def test_lateral_acceleration_saturates_at_friction() -> None:
     for _ in range(200):                      # 2 s of an impossible steering demand
         step(state, params, np.array([0.0]), np.array([0.3]), DT)
         peak = max(peak, float(np.hypot(state.ax_body[0], state.ay_body[0])))
-    assert 0.9 * mu * G_MPS2 < peak < 1.02 * mu * G_MPS2
+    assert 0.9 * mu * GRAVITY_MPS2 < peak < 1.02 * mu * GRAVITY_MPS2
 
 
 def test_perturbation_decays_at_40_mps() -> None:
