@@ -4,9 +4,9 @@ Per capture: rotate the precomputed pixel rays (optical frame) to the world; cas
 against the static scene (BVH built once) and, only inside the pixel regions the moving
 actors can cover, against the moving geometry (the ego's body left out); shade (material
 colour x (ambient + sun Lambert), shadow rays only where a surface faces the sun, sky
-gradient where nothing is hit); apply the noise model and the gamma. GT is exact and
-noise-free: z-depth, semantic and instance masks, intrinsics, distortion and per-object
-boxes (see ``sensors.camera_gt``).
+gradient where nothing is hit); apply the noise model and the sRGB transfer curve. GT is
+exact and noise-free: z-depth, semantic and instance masks, intrinsics, distortion and
+per-object boxes (see ``sensors.camera_gt``).
 
 The ego's own body is not rendered (nor does it cast shadows): a mount inside its box
 would otherwise see only its inside.
@@ -25,7 +25,8 @@ from sensors.base import Measurement, MountedSensor, register
 from sensors.camera_gt import BoxAnnotator
 from sensors.camera_model import R_SENSOR_FROM_OPTICAL, CameraModel
 from sensors.camera_noise import CameraNoiseModel, image_flow, motion_blur
-from sensors.camera_shading import Lighting, Shader, SunShadows, encode_srgb, linear_colors
+from sensors.camera_shading import Lighting, Shader, SunShadows
+from sensors.srgb import encode_srgb, linear_colors
 from sensors.world_view import WorldView
 from simulator.pose import Pose
 from simulator.scene.mirror import SceneMirror

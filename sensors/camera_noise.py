@@ -1,6 +1,6 @@
 """Camera image noise: exposure gain, vignetting, motion blur, shot + read noise.
 
-Applied to the linear radiance image (1.0 = full well) before the gamma encoding; the GT
+Applied to the linear radiance image (1.0 = full well) before the sRGB encoding; the GT
 never passes through here. All randomness comes from the sensor's injected generator.
 
 Shot noise is Poisson in electrons (``e = L * full_well``); with read noise it is

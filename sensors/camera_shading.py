@@ -3,9 +3,9 @@
 Everything here runs once per pixel per frame, so it is float32, in place into buffers
 allocated once, and free of boolean-mask copies: a naive pass (masks, float64
 temporaries) cost more than the ray cast itself. Shading happens in linear radiance
-(material colours are gamma-encoded and are linearised first); ``encode_srgb`` applies the
-gamma and quantises to uint8 at the end, after the noise model. ``SunShadows`` answers
-"can this surface point see the sun?" with (adaptively sampled) shadow rays.
+(material colours are sRGB-encoded and are linearised first, ``sensors.srgb``); the camera
+encodes to sRGB uint8 at the end, after the noise model. ``SunShadows`` answers "can this
+surface point see the sun?" with (adaptively sampled) shadow rays.
 """
 
 from __future__ import annotations
@@ -17,10 +17,6 @@ import cv2
 import numpy as np
 import open3d as o3d
 
-# Display gamma. 2.0 rather than sRGB's ~2.2: the encode is then one sqrt instead of a
-# pow (0.9 ms vs 3.4 ms at 720p), and materials still reproduce their nominal colour when
-# fully lit, because colours are linearised with the same gamma.
-GAMMA = 2.0
 # Shadow-ray origins are pulled back towards the camera by this much (relative + absolute)
 # so they start in front of the surface they left.
 _SHADOW_BACKOFF_REL = 1e-4
@@ -55,12 +51,6 @@ class Lighting:
         az, el = np.radians(azimuth_deg), np.radians(elevation_deg)
         d = np.array([np.cos(el) * np.cos(az), np.cos(el) * np.sin(az), np.sin(el)])
         return cls(sun_dir=d)
-
-
-def linear_colors(color_rgb: np.ndarray) -> np.ndarray:
-    """Gamma-encoded material colours (0-1) -> linear float32 (same shape)."""
-    c = np.asarray(color_rgb, np.float32)
-    return c * c  # GAMMA == 2
 
 
 class Shader:
@@ -188,18 +178,6 @@ class Shader:
         idx3 = self._idx3[:n]
         cv2.merge([idx.reshape(n, 1)] * 3, dst=idx3)
         cv2.LUT(idx3, self._lut, dst=out.reshape(n, 1, 3))
-
-
-def encode_srgb(linear: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
-    """Linear radiance (float32, 1 = full scale) -> gamma-encoded uint8, same shape.
-
-    Clips to [0, 1]; modifies ``linear`` in place.
-    """
-    flat = linear.reshape(-1, 1, 3) if linear.shape[-1] == 3 else linear
-    cv2.max(flat, (0.0, 0.0, 0.0, 0.0), dst=flat)  # cv2 min/max/sqrt: 2-4x numpy here
-    cv2.sqrt(flat, dst=flat)  # GAMMA == 2
-    # convertScaleAbs rounds and saturates (values > 1) to uint8 in one SIMD pass.
-    return cv2.convertScaleAbs(linear, dst=out, alpha=255.0)
 
 
 class SunShadows:

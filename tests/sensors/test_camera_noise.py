@@ -7,9 +7,20 @@ import pytest
 from scenarios.sensor_schema import CameraConfig, CameraNoise
 from sensors.camera import Camera
 from sensors.camera_noise import CameraNoiseModel, image_flow, vignetting_map
+from sensors.srgb import srgb_decode
 from tests.fakes import FakeWorld
 
 QUIET = dict(read_noise_std=0.0, full_well_electrons=1e12, vignetting=0.0)
+
+
+def linear(code: float | np.ndarray) -> np.ndarray:
+    """Linear radiance of a uint8 sRGB code (the exact inverse curve)."""
+    return srgb_decode(np.asarray(code, float) / 255.0)
+
+
+def srgb_slope(lin: float) -> float:
+    """d(encoded) / d(linear) of the sRGB curve above its knee (L > 0.0031308)."""
+    return 1.055 / 2.4 * lin ** (1.0 / 2.4 - 1.0)
 
 
 def make_camera(noise, seed=0, width=160, height=120, **kw) -> Camera:
@@ -70,12 +81,12 @@ def test_shot_and_read_noise_statistics():
                                     vignetting=0.0), seed=3).capture(world, 0.0).data["rgb"]
     level = clean[..., 0].astype(float)
     assert level.std() < 0.6  # uniform wall
-    g = level.mean() / 255.0              # gamma-2 encoded value; linear L = g^2
-    sigma_lin = np.sqrt(g * g / fw + read ** 2)
-    expected_std = 255.0 * sigma_lin / (2.0 * g)  # d sqrt(L) = dL / (2 sqrt(L))
+    lin = float(linear(level.mean()))
+    sigma_lin = np.sqrt(lin / fw + read ** 2)
+    expected_std = 255.0 * sigma_lin * srgb_slope(lin)  # small noise: through the slope
     got = noisy[..., 0].astype(float)
     assert got.mean() == pytest.approx(level.mean(), abs=1.0)
-    assert got.std() == pytest.approx(expected_std, rel=0.15)
+    assert got.std() == pytest.approx(expected_std, rel=0.05)
 
 
 def test_vignetting_darkens_corners_by_the_configured_amount():
@@ -85,7 +96,7 @@ def test_vignetting_darkens_corners_by_the_configured_amount():
     ch = int(np.argmax(rgb[60, 80]))
     centre = rgb[60, 80, ch]
     for corner in (rgb[0, 0, ch], rgb[0, -1, ch], rgb[-1, 0, ch], rgb[-1, -1, ch]):
-        assert (corner / centre) ** 2 == pytest.approx(0.7, abs=0.02)  # gamma 2
+        assert linear(corner) / linear(centre) == pytest.approx(0.7, abs=0.02)
 
 
 def test_vignetting_map_and_exposure_gain():
@@ -97,7 +108,8 @@ def test_vignetting_map_and_exposure_gain():
     full = make_camera(CameraNoise(**QUIET)).capture(world, 0.0).data["rgb"].astype(float)
     half = make_camera(CameraNoise(**{**QUIET, "exposure_gain": 0.5})).capture(
         world, 0.0).data["rgb"].astype(float)
-    assert (half[60, 80].max() / full[60, 80].max()) ** 2 == pytest.approx(0.5, abs=0.02)
+    assert linear(half[60, 80].max()) / linear(full[60, 80].max()) == pytest.approx(0.5,
+                                                                                abs=0.02)
     nm = CameraNoiseModel(CameraNoise(exposure_gain=2.0, vignetting=0.0), cos_t)
     np.testing.assert_allclose(nm.gain_map, 2.0)
 
