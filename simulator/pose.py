@@ -28,13 +28,6 @@ def rpy_to_matrix(roll: float, pitch: float, yaw: float) -> np.ndarray:
     ])
 
 
-def matrix_to_rpy(r: np.ndarray) -> tuple[float, float, float]:
-    pitch = float(np.arcsin(-np.clip(r[2, 0], -1.0, 1.0)))
-    roll = float(np.arctan2(r[2, 1], r[2, 2]))
-    yaw = float(np.arctan2(r[1, 0], r[0, 0]))
-    return roll, pitch, yaw
-
-
 @dataclass(frozen=True)
 class Pose:
     """A body's pose and motion at one instant, all in the world frame.

@@ -22,9 +22,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from agents.controllers import SpeedPID
-from agents.human import ReactionDelay, SpeedWander
-from agents.profiles import sample_drivers
 from scenarios.schema import Scenario
 from simulator.controls import Controls, DirectControl, EgoControl, MetaAction, normalise_controls
 from simulator.map.build import build_hdmap
@@ -37,8 +34,9 @@ from simulator.scene.mirror import SceneMirror
 from simulator.scene.objects import ObjectBox
 from simulator.scene.semantics import SEMANTIC_CLASSES, MaterialInfo
 from simulator.seeds import SeedLike, child, root_seed
+from simulator.traffic.drivers import build_drivers
 from simulator.traffic.lane_tracking import LaneTracker
-from simulator.traffic.logic import NO_LANE, DriverArrays, TrafficLogic
+from simulator.traffic.logic import NO_LANE, TrafficLogic
 from simulator.traffic.routes import RouteTable
 from simulator.traffic.signals import SignalTable
 from simulator.traffic.spawn import Placement, Spawner
@@ -156,8 +154,10 @@ class World:
         self.step_index = 0
         self.state = dynamics.VehicleState(n)
         self._set_colors(root)
-        self.drivers = DriverArrays(n)
-        self._setup_drivers(npc_rngs)
+        drv = build_drivers(sc, npc_rngs, self.params.max_accel_mps2,
+                            self.params.max_decel_mps2, self.dt_s * self.control_every)
+        self.drivers, self.driver_params = drv.arrays, drv.params
+        self.reaction, self.wander, self.speed_pid = drv.reaction, drv.wander, drv.speed_pid
         self.traffic = TrafficLogic(self.lanes, self.drivers, self.params.wheelbase_m,
                                     self.params.length_m)
         self.signals.update(0.0)
@@ -234,39 +234,6 @@ class World:
         for k, r in enumerate(rows):
             table[k, :len(r)] = r
         return table
-
-    def _setup_drivers(self, npc_rngs: list[np.random.Generator]) -> None:
-        sc = self.scenario
-        ctrl_dt = self.dt_s * self.control_every
-        dr = self.drivers
-        if len(npc_rngs):
-            params = sample_drivers(sc.traffic, npc_rngs)
-            self.driver_params = params
-            for name in ("desired_speed_factor", "time_headway_s", "min_gap_m",
-                         "max_accel_mps2", "comfort_decel_mps2", "politeness",
-                         "lane_change_threshold_mps2", "gap_acceptance_s"):
-                getattr(dr, name)[1:] = getattr(params, name)
-            reaction = np.concatenate([[0.0], params.reaction_time_s])
-            imperfection = params.speed_imperfection
-        else:
-            self.driver_params = None
-            reaction = np.zeros(1)
-            imperfection = np.zeros(0)
-        ap = sc.ego.autopilot
-        dr.cruise_speed_mps[EGO] = ap.cruise_speed_mps
-        dr.time_headway_s[EGO] = ap.time_headway_s
-        dr.min_gap_m[EGO] = ap.min_gap_m
-        dr.max_accel_mps2[EGO] = sc.ego.vehicle.max_accel_mps2
-        dr.comfort_decel_mps2[EGO] = ap.comfort_decel_mps2
-        dr.lookahead_s[EGO] = ap.lookahead_s
-        dr.min_lookahead_m[EGO] = ap.min_lookahead_m
-        dr.desired_speed_factor[EGO] = 1.0  # the ego drives at min(cruise, speed limit)
-        self.reaction = ReactionDelay(reaction, ctrl_dt)
-        self.wander = SpeedWander(imperfection, npc_rngs, ctrl_dt) if len(npc_rngs) else None
-        # The autopilot's speed loop, for the ego and any vehicle given meta-actions.
-        self.speed_pid = SpeedPID(ap.speed_kp, ap.speed_ki, ap.speed_kd, ctrl_dt,
-                                  -self.params.max_decel_mps2, self.params.max_accel_mps2,
-                                  self.n_vehicles)
 
     def _place(self, pl: Placement) -> None:
         i, lane = pl.vehicle, pl.lane
@@ -520,7 +487,7 @@ class World:
             verts, tris, owner = car_mesh.place_cars(st.x[act], st.y[act], st.yaw[act],
                                                      pr.length_m[act], pr.width_m[act],
                                                      pr.height_m[act])
-            self._mirror.set_dynamic(verts, tris, self.vehicle_ids[act][owner], self.time_s)
+            self._mirror.set_dynamic(verts, tris, self.vehicle_ids[act][owner])
             self._mirror_step = self.step_index
         return self._mirror
 

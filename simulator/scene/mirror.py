@@ -16,8 +16,6 @@ import open3d as o3d
 from simulator.scene.objects import SceneObject
 from simulator.scene.semantics import MaterialInfo
 
-_INVALID = np.uint32(o3d.t.geometry.RaycastingScene.INVALID_ID)
-
 
 @dataclass
 class RayHits:
@@ -111,7 +109,6 @@ class SceneMirror:
         self._static_vertices, self._static_triangles = verts, tris
         self._dynamic: o3d.t.geometry.RaycastingScene | None = None
         self._dynamic_tri_instance = np.zeros(0, np.int32)
-        self.dynamic_stamp: float | None = None
         self._dynamic_mesh = (np.zeros((0, 3), np.float32), np.zeros((0, 3), np.int32))
         self._static_subsets: dict[tuple, tuple] = {}
         self._dynamic_subsets: dict[int | None, tuple] = {}
@@ -133,11 +130,10 @@ class SceneMirror:
         return verts, tris.astype(np.int32), inst
 
     def set_dynamic(self, vertices: np.ndarray, triangles: np.ndarray,
-                    tri_instance: np.ndarray, stamp: float | None = None) -> None:
+                    tri_instance: np.ndarray) -> None:
         """Replace the moving geometry (all actors merged into one mesh)."""
         self._dynamic = _build_scene(vertices, triangles)
         self._dynamic_tri_instance = np.asarray(tri_instance, np.int32)
-        self.dynamic_stamp = stamp
         self._dynamic_mesh = (vertices, triangles)  # kept for dynamic_mesh()
 
     def static_scene(self, exclude_instance: int | None = None,

@@ -276,7 +276,7 @@ def _street(dynamic: bool) -> FakeWorld:
                                          np.array([*xy, 0.75]), np.array([4.5, 1.8, 1.5]),
                                          yaw))
     verts, tris = merge_meshes(parts)
-    world.mirror().set_dynamic(verts, tris, np.concatenate(owner), 0.0)
+    world.mirror().set_dynamic(verts, tris, np.concatenate(owner))
     return world
 
 

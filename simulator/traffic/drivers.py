@@ -1,0 +1,62 @@
+"""The drivers of an episode: per-vehicle IDM/MOBIL parameters (NPCs drawn from their driver
+profiles, the ego from its autopilot config), reaction delays, speed wander, and the
+autopilot's speed PID (the ego, and any vehicle given meta-actions).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from agents.controllers import SpeedPID
+from agents.human import ReactionDelay, SpeedWander
+from agents.profiles import DriverParams, sample_drivers
+from scenarios.schema import Scenario
+from simulator.traffic.logic import DriverArrays
+
+EGO = 0
+_DRAWN = ("desired_speed_factor", "time_headway_s", "min_gap_m", "max_accel_mps2",
+          "comfort_decel_mps2", "politeness", "lane_change_threshold_mps2", "gap_acceptance_s")
+
+
+@dataclass
+class Drivers:
+    """What :func:`build_drivers` returns. ``params`` is None without NPCs."""
+
+    arrays: DriverArrays
+    params: DriverParams | None
+    reaction: ReactionDelay
+    wander: SpeedWander | None
+    speed_pid: SpeedPID
+
+
+def build_drivers(scenario: Scenario, npc_rngs: list[np.random.Generator],
+                  max_accel_mps2: np.ndarray, max_decel_mps2: np.ndarray,
+                  control_dt_s: float) -> Drivers:
+    """Drivers of ``1 + len(npc_rngs)`` vehicles (ego first); NPC i draws only from
+    ``npc_rngs[i]``. ``max_*`` are the vehicles' limits [m/s^2], the PID's output range."""
+    n = 1 + len(npc_rngs)
+    dr = DriverArrays(n)
+    params = None
+    reaction = np.zeros(1)
+    imperfection = np.zeros(0)
+    if npc_rngs:
+        params = sample_drivers(scenario.traffic, npc_rngs)
+        for name in _DRAWN:
+            getattr(dr, name)[1:] = getattr(params, name)
+        reaction = np.concatenate([[0.0], params.reaction_time_s])
+        imperfection = params.speed_imperfection
+    ap = scenario.ego.autopilot
+    dr.cruise_speed_mps[EGO] = ap.cruise_speed_mps
+    dr.time_headway_s[EGO] = ap.time_headway_s
+    dr.min_gap_m[EGO] = ap.min_gap_m
+    dr.max_accel_mps2[EGO] = scenario.ego.vehicle.max_accel_mps2
+    dr.comfort_decel_mps2[EGO] = ap.comfort_decel_mps2
+    dr.lookahead_s[EGO] = ap.lookahead_s
+    dr.min_lookahead_m[EGO] = ap.min_lookahead_m
+    dr.desired_speed_factor[EGO] = 1.0  # the ego drives at min(cruise, speed limit)
+    wander = SpeedWander(imperfection, npc_rngs, control_dt_s) if npc_rngs else None
+    pid = SpeedPID(ap.speed_kp, ap.speed_ki, ap.speed_kd, control_dt_s, -max_decel_mps2,
+                   max_accel_mps2, n)
+    return Drivers(dr, params, ReactionDelay(reaction, control_dt_s), wander, pid)
