@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import numpy.typing as npt
+from numba import njit
 
 from scenarios.schema import Autopilot
 
@@ -43,8 +46,43 @@ def pure_pursuit_steer(x: npt.ArrayLike, y: npt.ArrayLike, yaw: npt.ArrayLike,
     return delta
 
 
+@njit(cache=True, nogil=True)
+def pure_pursuit_steer_one(x: float, y: float, yaw: float, target_x: float, target_y: float,
+                           wheelbase: float) -> float:
+    """``pure_pursuit_steer`` (no ``max_steer``) for one vehicle, compiled for the traffic
+    kernels: the same operations in the same order."""
+    dx = target_x - x
+    dy = target_y - y
+    c, s = math.cos(yaw), math.sin(yaw)
+    y_b = c * dy - s * dx
+    ld2 = dx * dx + dy * dy
+    return math.atan2(2.0 * (wheelbase * y_b), ld2)
+
+
+@njit(cache=True, nogil=True)
+def _pid_step(target, speed, upper, kp, ki, kd, dt, out_min, out_max, i_min, i_max, integral,
+              prev, out):  # pragma: no cover - compiled
+    """``SpeedPID.step`` as one loop (the same operations in the same order)."""
+    for i in range(len(out)):
+        hi = max(min(out_max[i], upper[i]), out_min[i])
+        err = target[i] - speed[i]
+        d_meas = (speed[i] - prev[i]) / dt
+        if d_meas != d_meas:       # no history yet: no D term
+            d_meas = 0.0
+        pd = kp[i] * err - kd[i] * d_meas
+        trial = min(max(integral[i] + err * dt, i_min[i]), i_max[i])
+        raw = pd + ki[i] * trial
+        if not ((raw > hi and err > 0) or (raw < out_min[i] and err < 0)):
+            integral[i] = trial
+        prev[i] = speed[i]
+        out[i] = min(max(pd + ki[i] * integral[i], out_min[i]), hi)
+
+
 class SpeedPID:
     """PID on speed error, vectorised over ``n`` vehicles, output an acceleration command.
+
+    ``step`` runs a compiled loop (``use_kernel``; False: the numpy reference, the same
+    operations, so the same bits).
 
     The derivative acts on the measured speed (no kick when the target jumps). Anti-windup
     by conditional integration: the integral does not grow while the output is saturated in
@@ -84,6 +122,7 @@ class SpeedPID:
             self._i_min = np.where(self.ki > 0, self.out_min / self.ki, -np.inf)
         self.integral = np.zeros(n)
         self._prev = np.full(n, np.nan)
+        self.use_kernel = True   # False: the numpy reference implementation below
 
     @classmethod
     def from_autopilot(cls, autopilot: Autopilot, dt_s: float, max_decel_mps2: float,
@@ -99,6 +138,10 @@ class SpeedPID:
         """
         return cls(autopilot.speed_kp, autopilot.speed_ki, autopilot.speed_kd, dt_s,
                    -max_decel_mps2, max_accel_mps2, n)
+
+    def _per_vehicle(self, value: npt.ArrayLike) -> np.ndarray:
+        a = np.asarray(value, np.float64)
+        return a if a.shape == (self.n,) else np.broadcast_to(a, (self.n,))
 
     def reset(self, index: npt.ArrayLike | None = None) -> None:
         """Zero the integral and derivative memory (all vehicles, or those at ``index``)."""
@@ -120,6 +163,14 @@ class SpeedPID:
         Returns:
             Acceleration command [m/s^2], shape ``(n,)``.
         """
+        if self.use_kernel:
+            upper = self.out_max if upper_mps2 is None else self._per_vehicle(upper_mps2)
+            out = np.empty(self.n)
+            _pid_step(self._per_vehicle(target_mps), self._per_vehicle(speed_mps), upper,
+                      self.kp, self.ki, self.kd, self.dt_s,
+                      self.out_min, self.out_max, self._i_min, self._i_max, self.integral,
+                      self._prev, out)
+            return out
         hi = self.out_max
         if upper_mps2 is not None:
             hi = np.maximum(np.minimum(hi, upper_mps2), self.out_min)

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from simulator.map import lane_kernels
 from simulator.map.hdmap import HDMap
+from simulator.map.lane_kernels import ObstacleTable
 
 _RANK = {"left": 0, "right": 1, "straight": 2}
 _LATERAL_ACCEL_MPS2 = 2.0  # comfortable lateral acceleration (whole-lane curve speeds)
@@ -30,6 +32,7 @@ class LaneArrays:
     def __init__(self, hdmap: HDMap):
         self.hdmap = hdmap
         self.table = hdmap.table
+        self.geometry = lane_kernels.lane_geometry(hdmap.table)
         lanes = hdmap.lanes
         self.count = len(lanes)
         self.length_m = np.array([ln.length_m for ln in lanes])
@@ -133,7 +136,11 @@ class LaneArrays:
     def set_obstacles(self, footprints: list[np.ndarray]) -> None:
         """Static obstacles on lanes (props standing on the road): for every lane, the
         stations [s_in, s_out] a footprint (4, 2) covers within the lane's width (+0.3 m).
-        Cars treat ``s_in`` as a stopped leader (``obstacle_gap``)."""
+
+        Overlapping extents on one lane are merged, so per lane the rows are disjoint and
+        sorted: ``obstacle_lane``, ``obstacle_s`` (start) and ``obstacle_end_s``. A car
+        whose body overlaps an extent is blocked by it (``obstacle_gap`` < 0); one behind
+        it sees a stopped leader at ``obstacle_s``."""
         rows = []
         outlines = [np.concatenate([fp + (np.roll(fp, -1, axis=0) - fp) * t
                                     for t in np.linspace(0.0, 1.0, 6)[:-1]]
@@ -158,21 +165,37 @@ class LaneArrays:
                 if inside.any():
                     rows.append((lane.index, float(s_d[inside, 0].min()),
                                  float(s_d[inside, 0].max())))
-        rows.sort()
-        self.obstacle_lane = np.array([r[0] for r in rows], np.int64)
-        self.obstacle_s = np.array([r[1] for r in rows], float)
-        self._obstacle_key = self.obstacle_lane * KEY_STRIDE + self.obstacle_s
+        self._set_obstacle_rows(rows)
+
+    def _set_obstacle_rows(self, rows: list[tuple[int, float, float]]) -> None:
+        """Store (lane, s_in, s_out) extents, merged per lane, with their search keys."""
+        merged: list[list] = []
+        for lane, s_in, s_out in sorted(rows):
+            if merged and merged[-1][0] == lane and s_in <= merged[-1][2]:
+                merged[-1][2] = max(merged[-1][2], s_out)
+            else:
+                merged.append([lane, s_in, s_out])
+        self.obstacle_lane = np.array([r[0] for r in merged], np.int64)
+        self.obstacle_s = np.array([r[1] for r in merged], float)
+        self.obstacle_end_s = np.array([r[2] for r in merged], float)
+        # Extents are disjoint per lane, so their ends are sorted like their starts.
+        self._obstacle_end_key = self.obstacle_lane * KEY_STRIDE + self.obstacle_end_s
         self.first_obstacle_s = np.full(self.count + 1, np.inf)
-        for lane, s_in, _ in reversed(rows):
+        for lane, s_in, _ in reversed(merged):
             self.first_obstacle_s[lane] = s_in
+        self.obstacles = ObstacleTable(self._obstacle_end_key, self.obstacle_lane,
+                                       self.obstacle_s, self.first_obstacle_s, self.length_m)
 
     def obstacle_gap(self, lane: np.ndarray, s: np.ndarray, to_front: np.ndarray,
                      next_lane: np.ndarray) -> np.ndarray:
         """Front-bumper distance to the next static obstacle on the lane (or, failing
-        that, on the next lane); inf where there is none."""
+        that, on the next lane); inf where there is none. A car reaching ``to_front``
+        either side of its station ``s`` that overlaps an obstacle's extent is blocked by
+        it: the distance is then <= 0."""
         if not len(self.obstacle_s):
             return np.full(len(s), np.inf)
-        pos = np.searchsorted(self._obstacle_key, lane * KEY_STRIDE + s)
+        rear = lane * KEY_STRIDE + (s - to_front)
+        pos = np.searchsorted(self._obstacle_end_key, rear, side="right")
         hit = pos < len(self.obstacle_s)
         pos = np.minimum(pos, len(self.obstacle_s) - 1)
         same = hit & (self.obstacle_lane[pos] == lane)
@@ -183,13 +206,47 @@ class LaneArrays:
     def positions(self, lane: np.ndarray, s: np.ndarray, d: np.ndarray | None = None
                   ) -> tuple[np.ndarray, np.ndarray]:
         """World (x, y) of stations ``s`` (and lateral offsets ``d``, + left) on lanes."""
-        xy = self.table.positions(lane, s, np.zeros_like(s) if d is None else d)
-        return xy[:, 0], xy[:, 1]
+        lane = np.asarray(lane, np.int64).reshape(-1)
+        s = np.asarray(s, np.float64).reshape(-1)
+        lane, s = np.broadcast_arrays(lane, s)
+        d = np.zeros(len(s)) if d is None else np.broadcast_to(np.asarray(d, np.float64), s.shape)
+        x, y = np.empty(len(s)), np.empty(len(s))
+        lane_kernels.positions(self.geometry, lane, s, d, x, y)
+        return x, y
 
     def headings(self, lane: np.ndarray, s: np.ndarray) -> np.ndarray:
         return self.table.headings(lane, s)
 
+    def curvatures(self, lane: np.ndarray, s: np.ndarray) -> np.ndarray:
+        """Lane curvature [1/m, + = left] at stations ``s`` (``LaneTable.curvatures``)."""
+        lane, s = np.broadcast_arrays(np.asarray(lane, np.int64).reshape(-1),
+                                      np.asarray(s, np.float64).reshape(-1))
+        out = np.empty(len(s))
+        lane_kernels.curvatures(self.geometry, lane, s, out)
+        return out
+
+    def stations_on(self, lane: np.ndarray, s: np.ndarray, d: np.ndarray, other: np.ndarray
+                    ) -> tuple[np.ndarray, np.ndarray]:
+        """Frenet (s, d) on lanes ``other`` (neighbours: tens of metres at most between the
+        proportional station and the true one) of the points at (``s``, ``d``) of lanes
+        ``lane``: the exact projection, which a lane change needs (mapping the station in
+        proportion to the lane lengths is metres off on curves)."""
+        lane = np.asarray(lane, np.int64)
+        n = len(lane)
+        s_out, d_out = np.empty(n), np.empty(n)
+        lane_kernels.stations_on(self.geometry, lane, np.asarray(s, np.float64),
+                                 np.asarray(d, np.float64), np.asarray(other, np.int64),
+                                 s_out, d_out)
+        return s_out, d_out
+
     def project(self, lane: np.ndarray, x: np.ndarray, y: np.ndarray, s_guess: np.ndarray
                 ) -> tuple[np.ndarray, np.ndarray]:
-        """(s, d) of points on given lanes, searching near ``s_guess``."""
-        return self.table.project_near(lane, np.stack([x, y], 1), s_guess)
+        """(s, d) of points on given lanes, searching near ``s_guess`` (within a few
+        metres: ``LaneTable.project_near``, compiled)."""
+        lane = np.asarray(lane, np.int64)
+        n = len(lane)
+        s, d = np.empty(n), np.empty(n)
+        lane_kernels.project_near(self.geometry, lane, np.asarray(x, np.float64),
+                                  np.asarray(y, np.float64),
+                                  np.asarray(s_guess, np.float64), s, d)
+        return s, d

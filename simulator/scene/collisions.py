@@ -8,7 +8,10 @@ dynamics); vehicles have a nominal mass so that pybullet pairs them with static 
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
+from numba import njit
 
 from simulator.scene.quiet_pybullet import p
 
@@ -31,6 +34,60 @@ def _boxes_overlap(xa, ya, yawa, ea, xb, yb, yawb, eb) -> np.ndarray:
             & (np.abs(ly) <= ay + bx * s + by * c)
             & (np.abs(lx * cr + ly * sr) <= ax * c + ay * s + bx)
             & (np.abs(-lx * sr + ly * cr) <= ax * s + ay * c + by))
+
+
+@njit(cache=True, nogil=True)
+def _box_pair_overlap(xa, ya, yawa, ax, ay, xb, yb, yawb, bx, by):  # pragma: no cover
+    """``_boxes_overlap`` for one pair, compiled: the same operations in the same order."""
+    ca, sa = math.cos(yawa), math.sin(yawa)
+    c, s = abs(math.cos(yawb - yawa)), abs(math.sin(yawb - yawa))
+    cr, sr = math.cos(yawb - yawa), math.sin(yawb - yawa)
+    dx, dy = xb - xa, yb - ya
+    lx, ly = dx * ca + dy * sa, -dx * sa + dy * ca
+    return (abs(lx) <= ax + bx * c + by * s
+            and abs(ly) <= ay + bx * s + by * c
+            and abs(lx * cr + ly * sr) <= ax * c + ay * s + bx
+            and abs(-lx * sr + ly * cr) <= ax * s + ay * c + by)
+
+
+@njit(cache=True, nogil=True)
+def _candidates(x, y, yaw, active, radius, half, prop_x, prop_y, prop_yaw, prop_r, prop_half,
+                nearby_props, near):  # pragma: no cover - compiled
+    """``CollisionWorld.candidates``' broad phase as loops: circles, then the box test."""
+    n = len(x)
+    for i in range(n):
+        near[i] = False
+    for i in range(n):
+        if not active[i]:
+            continue
+        for j in range(i + 1, n):
+            if not active[j]:
+                continue
+            dx = x[i] - x[j]
+            dy = y[i] - y[j]
+            reach = radius[i] + radius[j]
+            if dx * dx + dy * dy < reach * reach and _box_pair_overlap(
+                    x[i], y[i], yaw[i], half[i, 0], half[i, 1],
+                    x[j], y[j], yaw[j], half[j, 0], half[j, 1]):
+                near[i] = True
+                near[j] = True
+    if len(prop_x) == 0:
+        return
+    for i in range(n):
+        if not active[i] or near[i]:
+            continue
+        for c in range(nearby_props.shape[1]):
+            k = nearby_props[i, c]
+            if k < 0:
+                continue
+            px = x[i] - prop_x[k]
+            py = y[i] - prop_y[k]
+            reach = radius[i] + prop_r[k]
+            if px * px + py * py < reach * reach and _box_pair_overlap(
+                    x[i], y[i], yaw[i], half[i, 0], half[i, 1],
+                    prop_x[k], prop_y[k], prop_yaw[k], prop_half[k, 0], prop_half[k, 1]):
+                near[i] = True
+                break
 
 
 class CollisionWorld:
@@ -76,6 +133,10 @@ class CollisionWorld:
                                                       baseOrientation=quat,
                                                       physicsClientId=cid))
         self.body_to_prop = {b: i for i, b in enumerate(self.prop_bodies)}
+        self._prop_x = np.ascontiguousarray(self.prop_xy[:, 0])
+        self._prop_y = np.ascontiguousarray(self.prop_xy[:, 1])
+        self.prop_radius = self.prop_radius.reshape(-1).astype(np.float64)
+        self.use_kernel = True
         self._synced: np.ndarray | None = None
         self._placed = np.zeros(len(hull_points), bool)
 
@@ -87,18 +148,22 @@ class CollisionWorld:
         cid = self.client
         n = len(x)
         want = np.ones(n, bool) if which is None else which
-        pose = np.stack([x, y, yaw])
-        if self._synced is None or self._synced.shape != pose.shape:
-            self._synced = np.full_like(pose, np.inf)
+        if self._synced is not None and self._synced.shape == (3, n) and \
+                not self._placed.any() and not want.any():
+            return       # the usual case between contacts: nothing near anything
+        if self._synced is None or self._synced.shape != (3, n):
+            self._synced = np.full((3, n), np.inf)
             self._placed = np.zeros(n, bool)
         for i in np.flatnonzero(self._placed & ~want):
             p.resetBasePositionAndOrientation(self.vehicle_bodies[i], (1e5 + 50.0 * i, 0, 0),
                                               (0, 0, 0, 1), physicsClientId=cid)
             self._synced[:, i] = np.inf
         self._placed = want.copy()
+        idx = np.flatnonzero(want)
         # Only bodies that moved need a new pose (many cars wait at lights).
-        idx = np.flatnonzero(want & (np.abs(pose - self._synced).max(axis=0) > 1e-3))
-        self._synced[:, idx] = pose[:, idx]
+        pose = np.stack([x[idx], y[idx], yaw[idx]])
+        idx = idx[np.abs(pose - self._synced[:, idx]).max(axis=0) > 1e-3]
+        self._synced[:, idx] = np.stack([x[idx], y[idx], yaw[idx]])
         half = 0.5 * yaw[idx]
         qz, qw = np.sin(half), np.cos(half)
         for k, i in enumerate(idx):
@@ -111,7 +176,17 @@ class CollisionWorld:
         prop's: bounding circles first, then an oriented-box separating-axis test.
 
         ``nearby_props`` (n, K) lists, per vehicle, the props worth testing (-1 pads).
+        A numba kernel (``_candidates``) unless ``use_kernel`` is False (the numpy
+        reference below).
         """
+        if self.use_kernel:
+            near = np.empty(len(x), bool)
+            c = np.ascontiguousarray
+            _candidates(c(x, np.float64), c(y, np.float64), c(yaw, np.float64), c(active, bool),
+                        self.vehicle_radius, self.half_extents, self._prop_x, self._prop_y,
+                        self.prop_yaw, self.prop_radius, self.prop_half,
+                        c(nearby_props, np.int64), near)
+            return near
         near = np.zeros(len(x), bool)
         r = self.vehicle_radius
         act = np.flatnonzero(active)          # parked cars never take part

@@ -2,8 +2,10 @@
 
 All vehicles (index 0 is the ego) live in arrays: their lane, station ``s`` along it, the
 lane chosen next. The world calls ``TrafficLogic``'s steps at the drivers' decision rate
-(leaders, stop distances, IDM accelerations, MOBIL lane changes, pure-pursuit steering),
-all vectorised with numpy. Nothing here loops over vehicles.
+(leaders, stop distances, IDM accelerations, MOBIL lane changes, pure-pursuit steering).
+Each step runs a numba kernel (``simulator.traffic.kernels``, ``junction_kernels``) whose
+numpy implementation, vectorised over vehicles, is kept here as its reference
+(``use_kernels = False``); nothing here loops over vehicles in Python.
 """
 
 from __future__ import annotations
@@ -12,8 +14,9 @@ import numpy as np
 
 from agents.controllers import pure_pursuit_steer
 from agents.idm import idm_acceleration
-from agents.mobil import LEFT, NO_CHANGE, RIGHT, choose_side, mobil_decision
+from agents.mobil import NO_CHANGE
 from simulator.map.lane_arrays import KEY_STRIDE, LaneArrays
+from simulator.traffic import junction_kernels, kernels, lane_change
 from simulator.traffic.junction_rules import NearJunction, clearing_stops, give_way_stops
 from simulator.traffic.signals import RED, YELLOW
 
@@ -28,6 +31,7 @@ _LATERAL_ACCEL_MPS2 = 2.0    # comfortable lateral acceleration in curves
 _CURVE_LOOKAHEAD_M = np.array([0.0, 4.0, 8.0, 15.0, 25.0, 40.0, 60.0, 80.0])  # stations
 _MAX_BRAKE_MPS2 = 10.0       # commands beyond this are saturated by the tyres anyway
 _JUNCTION_HORIZON_M = 80.0    # junction rules are evaluated for cars this close to one
+_B_SAFE_MPS2 = 4.0           # MOBIL: the hardest braking a change may impose on others
 
 
 class DriverArrays:
@@ -55,6 +59,9 @@ class TrafficLogic:
         drivers: per-vehicle driver parameters.
         wheelbase_m, length_m: per-vehicle geometry arrays.
         keep_right_bias: MOBIL keep-right bias [m/s^2].
+
+    Attributes:
+        use_kernels: run the compiled kernels (default); False runs the numpy reference.
     """
 
     def __init__(self, lanes: LaneArrays, drivers: DriverArrays, wheelbase_m: np.ndarray,
@@ -81,22 +88,28 @@ class TrafficLogic:
         self.idm_accel = np.zeros(n)
         self.stop_accel = np.zeros(n)
         self.lead_accel = np.zeros(n)
+        self.use_kernels = True
+        self._conflicts = junction_kernels.conflict_table(lanes)
 
     # ------------------------------------------------------------------ neighbours
-    def _sorted(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Vehicles sorted by (lane, s); inactive ones on a dummy lane at the end."""
-        lane = np.where(self.active, self.lane, self.lanes.count)
-        order = np.lexsort((self.s, lane))
-        return order, lane[order], self.s[order]
-
     def find_leaders(self) -> None:
         """Leader and bumper gap of each vehicle: in its lane, else on its next lanes.
 
         Connectors that leave the same lane share one "virtual lane" until they split
-        (``LaneArrays.split_s``), so vehicles on them see each other.
+        (``LaneArrays.split_s``), so vehicles on them see each other. A car changing lanes
+        also stands in the lane it leaves, at its projection there, until it is within
+        ``_LANE_CHANGE_DONE_M`` of its new lane's centre. A prop on the lane is a leader
+        that never moves (``OBSTACLE``); a car overlapping one has a gap <= 0.
         """
         la = self.lanes
         n = len(self.s)
+        if self.use_kernels:
+            self.leader, self.gap_m = np.empty(n, np.int64), np.empty(n)
+            kernels.find_leaders(la.geometry, la.obstacles, KEY_STRIDE, la.group, la.split_s,
+                                 la.only_successor, self.lane, self.s, self.d, self.prev_lane,
+                                 self.active, self.next_lane, self.half_length_m,
+                                 _LANE_CHANGE_DONE_M, self.leader, self.gap_m)
+            return
         lane0 = np.maximum(self.lane, 0)
         grouped = self.s < la.split_s[lane0]
         vlane = np.where(grouped, la.group[lane0], self.lane)
@@ -107,8 +120,8 @@ class TrafficLogic:
         prev = self.prev_lane[changing]
         ids = np.concatenate([np.arange(n), changing])
         vl = np.concatenate([vlane, prev])
-        ss = np.concatenate([self.s, self.s[changing] * la.length_m[prev]
-                             / la.length_m[lane0[changing]]])
+        ghost_s, _ = la.stations_on(lane0[changing], self.s[changing], self.d[changing], prev)
+        ss = np.concatenate([self.s, ghost_s])
         order = np.lexsort((ss, vl))
         vl_sorted, id_sorted, s_sorted = vl[order], ids[order], ss[order]
         leader = np.full(n, -1, np.int64)
@@ -168,6 +181,16 @@ class TrafficLogic:
     # ------------------------------------------------------------------ commands
     def desired_speed(self, wander: np.ndarray) -> np.ndarray:
         """Desired speed per vehicle: speed limit x factor x wander, capped by curves ahead."""
+        dr = self.drivers
+        la = self.lanes
+        if self.use_kernels:
+            out = np.empty(len(self.s))
+            kernels.desired_speed(la.geometry, la.speed_limit_mps, la.curve_speed_mps,
+                                  self.lane, self.s, self.next_lane, dr.desired_speed_factor,
+                                  np.ascontiguousarray(wander, np.float64), dr.cruise_speed_mps,
+                                  dr.comfort_decel_mps2, _CURVE_LOOKAHEAD_M, _LATERAL_ACCEL_MPS2,
+                                  out)
+            return out
         lane = np.maximum(self.lane, 0)
         v0 = self.lanes.speed_limit_mps[lane] * self.drivers.desired_speed_factor * wander
         v0 = np.minimum(v0, self.drivers.cruise_speed_mps)
@@ -175,7 +198,7 @@ class TrafficLogic:
         # comfortable braking from here.
         ahead = np.minimum(self.s[:, None] + _CURVE_LOOKAHEAD_M[None, :],
                            self.lanes.length_m[lane][:, None])
-        kappa = np.abs(self.lanes.table.curvatures(
+        kappa = np.abs(self.lanes.curvatures(
             np.broadcast_to(lane[:, None], ahead.shape).ravel(), ahead.ravel()))
         v_curve2 = _LATERAL_ACCEL_MPS2 / np.maximum(kappa.reshape(ahead.shape), 1e-6)
         brake = 2.0 * self.drivers.comfort_decel_mps2[:, None] * (ahead - self.s[:, None])
@@ -189,6 +212,14 @@ class TrafficLogic:
     def stop_distance(self, speed: np.ndarray, light_states: np.ndarray,
                       yield_stop: np.ndarray) -> np.ndarray:
         """Front-bumper distance to the nearest point where each vehicle must stop."""
+        if self.use_kernels:
+            out = np.empty(len(self.s))
+            kernels.stop_distance(self.lanes.length_m, self.lane, self.s, self.half_length_m,
+                                  np.ascontiguousarray(speed, np.float64),
+                                  self.drivers.comfort_decel_mps2, light_states,
+                                  self.stop_at_s, np.ascontiguousarray(yield_stop, np.float64),
+                                  out)
+            return out
         lane = np.maximum(self.lane, 0)
         to_end = self.lanes.length_m[lane] - self.s - self.half_length_m
         state = light_states[lane]
@@ -205,6 +236,17 @@ class TrafficLogic:
                       ) -> np.ndarray:
         """IDM acceleration against the leader and the stop point (the stricter one)."""
         dr = self.drivers
+        if self.use_kernels:
+            n = len(self.s)
+            acc, self.lead_accel, self.stop_accel = np.empty(n), np.empty(n), np.empty(n)
+            kernels.accelerations(np.ascontiguousarray(speed, np.float64),
+                                  np.ascontiguousarray(v0, np.float64), self.leader,
+                                  self.gap_m, np.ascontiguousarray(stop_m, np.float64),
+                                  self.crashed, dr.time_headway_s, dr.min_gap_m,
+                                  dr.max_accel_mps2, dr.comfort_decel_mps2, _MAX_BRAKE_MPS2,
+                                  acc, self.lead_accel, self.stop_accel)
+            self.idm_accel = acc
+            return acc
         lead_v = np.where(self.leader >= 0, speed[np.maximum(self.leader, 0)], 0.0)
         a_lead = idm_acceleration(speed, v0, self.gap_m, speed - lead_v, dr.time_headway_s,
                                   dr.min_gap_m, dr.max_accel_mps2, dr.comfort_decel_mps2)
@@ -222,6 +264,14 @@ class TrafficLogic:
                  ) -> np.ndarray:
         """Pure pursuit towards the look-ahead point on each vehicle's lane (and the next)."""
         dr = self.drivers
+        if self.use_kernels:
+            out = np.empty(len(self.s))
+            c = np.ascontiguousarray
+            kernels.steering(self.lanes.geometry, self.lane, self.s, self.next_lane,
+                             c(x, np.float64), c(y, np.float64), c(yaw, np.float64),
+                             c(speed, np.float64), self.wheelbase_m, dr.lookahead_s,
+                             dr.min_lookahead_m, out)
+            return out
         look = np.maximum(dr.min_lookahead_m, dr.lookahead_s * speed)
         lane = np.maximum(self.lane, 0)
         s_t = self.s + look
@@ -239,7 +289,8 @@ class TrafficLogic:
                      mobil: bool = True) -> np.ndarray:
         """Lane changes: MOBIL for the vehicles allowed to change (when ``mobil``), and the
         route-forced ones (``forced_change``, the ego) whenever they are safe, at any
-        speed and position. Executes the changes; returns the movers."""
+        speed and position. Executes the changes (a mover's station and offset become its
+        exact projection on the new lane); returns the movers."""
         self.change_cooldown_s = np.maximum(self.change_cooldown_s - dt_s, 0.0)
         lane = np.maximum(self.lane, 0)
         la = self.lanes
@@ -258,129 +309,35 @@ class TrafficLogic:
         available = (cand_lanes >= 0) & (by_mobil | forced)[:, None]
         if not available.any():
             return np.zeros(len(speed), bool)
-        order, lane_sorted, s_sorted = self._sorted()
-        keys = lane_sorted * KEY_STRIDE + s_sorted
-        dr = self.drivers
         n = len(speed)
-        idx = np.arange(n)
-        # Old follower: the vehicle right behind in the current lane.
-        pos_self = np.empty(n, np.int64)
-        pos_self[order] = np.arange(n)
-        prev = pos_self - 1
-        old_f = np.where((prev >= 0) & (lane_sorted[np.maximum(prev, 0)] == self.lane),
-                         order[np.maximum(prev, 0)], -1)
-        a_c = self.idm_accel
-        a_o, a_o_new = self._follower_accels(old_f, idx, self.leader, speed, v0)
-        a_c_new = np.zeros((n, 2))
-        a_n = np.zeros((n, 2))
-        a_n_new = np.zeros((n, 2))
-        new_s = np.zeros((n, 2))
-        for side in (LEFT, RIGHT):
-            tl = np.maximum(cand_lanes[:, side], 0)
-            s_new = self.s * la.length_m[tl] / la.length_m[lane]
-            new_s[:, side] = s_new
-            pos = np.searchsorted(keys, tl * KEY_STRIDE + s_new)
-            p_lead = np.minimum(pos, n - 1)
-            lead = np.where((pos < n) & (lane_sorted[p_lead] == tl), order[p_lead], -1)
-            p_fol = np.maximum(pos - 1, 0)
-            fol = np.where((pos > 0) & (lane_sorted[p_fol] == tl), order[p_fol], -1)
-            lead = np.where(lead == idx, -1, lead)
-            fol = np.where(fol == idx, -1, fol)
-            gap_lead = np.where(lead >= 0, self.s[np.maximum(lead, 0)] - s_new
-                                - self.half_length_m - self.half_length_m[np.maximum(lead, 0)],
-                                np.inf)
-            obstacle = la.obstacle_gap(tl, s_new, self.half_length_m, np.full(n, NO_LANE))
-            lead = np.where(obstacle < gap_lead, -1, lead)   # speed 0 below
-            gap_lead = np.minimum(gap_lead, obstacle)
-            v_lead = np.where(lead >= 0, speed[np.maximum(lead, 0)], 0.0)
-            a_self = idm_acceleration(speed, v0, gap_lead, speed - v_lead, dr.time_headway_s,
-                                      dr.min_gap_m, dr.max_accel_mps2, dr.comfort_decel_mps2)
-            a_c_new[:, side] = np.minimum(a_self, self.stop_accel)
-            # New follower, before (behind the new leader) and after (behind us).
-            f = np.maximum(fol, 0)
-            fv0 = v0[f]
-            gap_f_lead = np.where(lead >= 0, self.s[np.maximum(lead, 0)] - self.s[f]
-                                  - self.half_length_m[f]
-                                  - self.half_length_m[np.maximum(lead, 0)], np.inf)
-            before = idm_acceleration(speed[f], fv0, gap_f_lead, speed[f] - v_lead,
-                                      dr.time_headway_s[f], dr.min_gap_m[f],
-                                      dr.max_accel_mps2[f], dr.comfort_decel_mps2[f])
-            gap_f_me = s_new - self.s[f] - self.half_length_m - self.half_length_m[f]
-            after = idm_acceleration(speed[f], fv0, gap_f_me, speed[f] - speed,
-                                     dr.time_headway_s[f], dr.min_gap_m[f],
-                                     dr.max_accel_mps2[f], dr.comfort_decel_mps2[f])
-            a_n[:, side] = np.where(fol >= 0, before, 0.0)
-            a_n_new[:, side] = np.where(fol >= 0, after, 0.0)
-            # A physical overlap with the new follower or leader is never safe.
-            overlap = (gap_f_me < 1.0) & (fol >= 0) | (gap_lead < 1.0)
-            available[:, side] &= ~overlap
-        res = mobil_decision(a_c[:, None], a_c_new, a_n, a_n_new, a_o[:, None],
-                             a_o_new[:, None], dr.politeness, dr.lane_change_threshold_mps2,
-                             4.0, self.keep_right_bias, available & by_mobil[:, None])
-        side = choose_side(res)
-        # Route-forced changes (ego): change as soon as it is safe.
-        for k, want_side in ((LEFT, la.left), (RIGHT, la.right)):
-            want = forced & (want_side[lane] == self.forced_change) & available[:, k] & \
-                res.is_safe[:, k]
-            side = np.where(want, k, side)
+        dr = self.drivers
+        side = np.empty(n, np.int64)
+        new_s, new_d, incentive = np.empty((n, 2)), np.empty((n, 2)), np.empty((n, 2))
+        choices = kernels.lane_change_choices if self.use_kernels else \
+            lane_change.lane_change_choices
+        c = np.ascontiguousarray
+        choices(la.geometry, la.obstacles, KEY_STRIDE, self.lane, self.s, self.d, self.active,
+                self.leader, self.gap_m, c(speed, np.float64), c(v0, np.float64),
+                self.half_length_m, self.idm_accel, self.stop_accel, dr.time_headway_s,
+                dr.min_gap_m, dr.max_accel_mps2, dr.comfort_decel_mps2, dr.politeness,
+                dr.lane_change_threshold_mps2, _B_SAFE_MPS2, self.keep_right_bias,
+                c(cand_lanes), available, by_mobil, forced, self.forced_change, side, new_s,
+                new_d, incentive)
         movers = side != NO_CHANGE
         if movers.any():
             rows = np.flatnonzero(movers)
             k = side[rows].astype(np.int64)
-            rows, k = self._without_swaps(rows, k, cand_lanes, new_s, res.incentive)
+            rows, k = lane_change.without_swaps(rows, k, self.lane, self.s, self.half_length_m,
+                                                cand_lanes, new_s, incentive)
             movers[:] = False
             movers[rows] = True
             self.prev_lane[rows] = self.lane[rows]
             self.lane[rows] = cand_lanes[rows, k]
-            # Until the next projection: the car is a lane width right (or left) of its lane.
-            self.d[rows] = np.where(k == LEFT, -1.0, 1.0) * la.width_m[self.lane[rows]]
+            self.d[rows] = new_d[rows, k]
             self.s[rows] = new_s[rows, k]
             self.change_cooldown_s[rows] = _LANE_CHANGE_COOLDOWN_S
             self.forced_change[rows] = NO_LANE
         return movers
-
-    def _without_swaps(self, rows: np.ndarray, k: np.ndarray, cand_lanes: np.ndarray,
-                       new_s: np.ndarray, incentive: np.ndarray
-                       ) -> tuple[np.ndarray, np.ndarray]:
-        """Drop changes that would put two movers side by side in the same lane (two cars
-        swapping lanes, or two merging into the lane between them); the larger incentive
-        wins."""
-        if len(rows) < 2:
-            return rows, k
-        target = cand_lanes[rows, k]
-        s_t = new_s[rows, k]
-        gain = incentive[rows, k]
-        src_s = self.s[rows]
-        src = self.lane[rows]
-        reach = 2.0 * self.half_length_m[rows] + 6.0
-        # i conflicts with j if i lands in j's lane or j's target lane near j.
-        near_src = (target[:, None] == src[None, :]) & (np.abs(s_t[:, None] - src_s[None, :])
-                                                        < reach[:, None])
-        near_tgt = (target[:, None] == target[None, :]) & (np.abs(s_t[:, None] - s_t[None, :])
-                                                           < reach[:, None])
-        clash = (near_src | near_tgt) & ~np.eye(len(rows), dtype=bool)
-        loses = (clash & (gain[None, :] > gain[:, None])).any(axis=1) | (
-            clash & (gain[None, :] == gain[:, None]) & (rows[None, :] < rows[:, None])).any(1)
-        return rows[~loses], k[~loses]
-
-    def _follower_accels(self, fol: np.ndarray, me: np.ndarray, my_leader: np.ndarray,
-                         speed: np.ndarray, v0: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Old follower's acceleration behind us now, and behind our leader if we leave."""
-        dr = self.drivers
-        f = np.maximum(fol, 0)
-        gap_now = self.s[me] - self.s[f] - self.half_length_m - self.half_length_m[f]
-        now = idm_acceleration(speed[f], v0[f], gap_now, speed[f] - speed,
-                               dr.time_headway_s[f], dr.min_gap_m[f], dr.max_accel_mps2[f],
-                               dr.comfort_decel_mps2[f])
-        ld = np.maximum(my_leader, 0)
-        gap_after = np.where(my_leader != -1, self.gap_m + gap_now + 2 * self.half_length_m,
-                             np.inf)
-        after = idm_acceleration(speed[f], v0[f], gap_after,
-                                 speed[f] - np.where(my_leader >= 0, speed[ld], 0.0),
-                                 dr.time_headway_s[f], dr.min_gap_m[f], dr.max_accel_mps2[f],
-                                 dr.comfort_decel_mps2[f])
-        has = fol >= 0
-        return np.where(has, now, 0.0), np.where(has, after, 0.0)
 
     # ------------------------------------------------------------------ yielding
 
@@ -388,6 +345,15 @@ class TrafficLogic:
         """Stop distances from junction rules (give way, occupied or clearing conflict zones)
         for all vehicles; only those on connectors or close to a junction are evaluated."""
         la = self.lanes
+        if self.use_kernels:
+            dr = self.drivers
+            out = np.empty(len(self.s))
+            junction_kernels.junction_stops(
+                la.length_m, la.is_road, la.at_junction_end, _JUNCTION_HORIZON_M,
+                self._conflicts, self.lane, self.s, self.half_length_m, self.next_lane,
+                np.ascontiguousarray(speed, np.float64), dr.max_accel_mps2,
+                dr.gap_acceptance_s, self.active, light_states, out)
+            return out
         lane0 = np.maximum(self.lane, 0)
         near = self.active & (~la.is_road[lane0] | (la.at_junction_end[lane0] & (
             la.length_m[lane0] - self.s < _JUNCTION_HORIZON_M)))

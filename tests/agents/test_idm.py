@@ -5,7 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from agents.idm import idm_acceleration, idm_desired_gap, idm_equilibrium_gap
+from agents.idm import (
+    idm_acceleration,
+    idm_acceleration_one,
+    idm_desired_gap,
+    idm_equilibrium_gap,
+)
 
 T, S0, A, B = 1.5, 2.0, 1.5, 2.0
 CAR_LEN_M = 4.5
@@ -140,3 +145,16 @@ def test_steady_following_gap_is_idm_equilibrium(v0: float) -> None:
     assert out["gap"][-1] == pytest.approx(s_e, abs=0.01)
     # s0 + v T: within the delta=4 correction (3.3 % at v0 = 2 v), ~exact for v0 >> v.
     assert out["gap"][-1] == pytest.approx(S0 + v_l * T, rel=0.035 if v0 < 100 else 1e-3)
+
+
+def test_compiled_one_vehicle_idm_matches_the_vectorised_one_bit_for_bit() -> None:
+    rng = np.random.default_rng(0)
+    k = 2000
+    v, v0 = rng.uniform(0, 35, k), rng.choice([0.0, 1e-4, 5.0, 30.0], k)
+    gap = np.where(rng.random(k) < 0.1, np.inf, rng.uniform(-2, 150, k))
+    dv = rng.uniform(-10, 10, k)
+    T, s0 = rng.uniform(0.5, 2.5, k), rng.uniform(0.5, 4, k)
+    a, b = rng.uniform(0.5, 3, k), rng.uniform(1, 4, k)
+    ref = idm_acceleration(v, v0, gap, dv, T, s0, a, b)
+    one = np.array([idm_acceleration_one(*args) for args in zip(v, v0, gap, dv, T, s0, a, b)])
+    assert np.array_equal(one, ref)
