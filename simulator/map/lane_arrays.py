@@ -225,6 +225,16 @@ class LaneArrays:
         lane_kernels.curvatures(self.geometry, lane, s, out)
         return out
 
+    def project_active(self, lane: np.ndarray, x: np.ndarray, y: np.ndarray, s: np.ndarray,
+                       d: np.ndarray, active: np.ndarray) -> None:
+        """Track vehicles on their lanes: (s, d) of every active vehicle's point (x, y) on
+        its lane, written into ``s`` and ``d`` in place (``s`` is the guess, as
+        ``project``). The same as ``project`` on the active rows, without the copies."""
+        lane_kernels.project_active(self.geometry, np.asarray(lane, np.int64),
+                                    np.ascontiguousarray(x, np.float64),
+                                    np.ascontiguousarray(y, np.float64), s, d,
+                                    np.asarray(active, bool))
+
     def stations_on(self, lane: np.ndarray, s: np.ndarray, d: np.ndarray, other: np.ndarray
                     ) -> tuple[np.ndarray, np.ndarray]:
         """Frenet (s, d) on lanes ``other`` (neighbours: tens of metres at most between the

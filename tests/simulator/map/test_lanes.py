@@ -139,3 +139,18 @@ def test_a_car_overlapping_an_obstacle_is_blocked_by_it() -> None:
     assert np.isclose(gap[0], 149.25 - 140.0 - 2.3)
     assert gap[1] <= 0.0 and gap[2] <= 0.0     # the old start-only search saw nothing here
     assert gap[3] == np.inf                    # rear 150.8 m: past the box
+
+
+def test_tracking_in_place_equals_projecting_the_active_rows() -> None:
+    la = _lanes()
+    rng = np.random.default_rng(3)
+    lane = rng.integers(la.count, size=300)
+    s = rng.uniform(0.0, la.length_m[lane])
+    x, y = la.positions(lane, s, rng.uniform(-1.5, 1.5, size=300))
+    guess = np.clip(s + rng.uniform(-2.0, 2.0, size=300), 0.0, la.length_m[lane])
+    active = rng.random(300) < 0.8
+    s_in, d_in = guess.copy(), np.full(300, 9.0)
+    la.project_active(lane, x, y, s_in, d_in, active)
+    s_ref, d_ref = la.project(lane[active], x[active], y[active], guess[active])
+    assert np.array_equal(s_in[active], s_ref) and np.array_equal(d_in[active], d_ref)
+    assert np.array_equal(s_in[~active], guess[~active]) and (d_in[~active] == 9.0).all()
