@@ -1,18 +1,23 @@
 """Benchmarks: each module's ``run(quick) -> dict[str, float]`` returns named figures.
 
-``run_sim.py bench`` runs them all (or ``--only`` some) and prints one JSON object.
+``run_sim.py bench`` runs them all (or ``--only`` some) and prints one JSON object. A
+module whose ``run`` takes ``figures`` is told which of its figures were asked for, so
+``--only world_reset_ms`` measures just that one.
 """
 
 from __future__ import annotations
 
 import importlib
+import inspect
 import os
 import sys
 from contextlib import contextmanager
 
 # Group name -> (module, figures it produces). Order = run order.
 BENCHMARKS: dict[str, tuple[str, tuple[str, ...]]] = {
-    "world": ("benchmarks.bench_world", ("world_realtime_factor", "world_step_us")),
+    "world": ("benchmarks.bench_world", ("world_realtime_factor", "world_step_us",
+                                         "world_highway_realtime_factor", "world_build_s",
+                                         "world_build_1000_npcs_s", "world_reset_ms")),
     "dynamics": ("benchmarks.bench_dynamics", ("dynamics_step_us",)),
     "lidar": ("benchmarks.bench_lidar", ("lidar_hdl64e_sweeps_per_s",
                                          "lidar_speedup_vs_pybullet")),
@@ -59,11 +64,15 @@ def run_benchmarks(only: list[str] | None = None, quick: bool = False) -> dict[s
     """Run the selected groups; ``only`` may name groups (all their figures are kept) or
     single figures (only those are kept)."""
     figures: dict[str, float] = {}
-    groups = select(only)
-    for group in groups:
-        module = importlib.import_module(BENCHMARKS[group][0])
+    for group in select(only):
+        module_name, names = BENCHMARKS[group]
+        module = importlib.import_module(module_name)
+        wanted = None if not only or group in only else [f for f in only if f in names]
+        kwargs = {}
+        if wanted is not None and "figures" in inspect.signature(module.run).parameters:
+            kwargs["figures"] = wanted
         with _stdout_to_stderr():
-            figures.update(module.run(quick=quick))
-    if only and not any(name in BENCHMARKS for name in only):
-        figures = {k: v for k, v in figures.items() if k in only}
+            result = module.run(quick=quick, **kwargs)
+        figures.update(result if wanted is None else
+                       {k: v for k, v in result.items() if k in wanted})
     return {k: (round(v, 3) if isinstance(v, float) else v) for k, v in figures.items()}
