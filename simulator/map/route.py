@@ -89,25 +89,30 @@ def plan_lane_route(hdmap: HDMap, start_lane: str | int, start_s_m: float,
     if dest_s > lanes[goal].length_m:
         raise WorldError(f"{where}.destination.s_m: {dest_s:g} m is beyond the end of lane "
                          f"{goal_id!r} ({lanes[goal].length_m:.1f} m)")
+    def offsets_of(route: list[int]) -> list[float]:
+        out = [0.0]
+        for a, b in zip(route[:-1], route[1:]):
+            out.append(out[-1] + (lanes[a].length_m if b in lanes[a].successors else 0.0))
+        return out
+
+    # Lane changes keep the station: a destination reached by lane changes alone must not
+    # lie behind the start (then only going round a loop reaches it).
+    route: list[int] | None = None
     try:
-        if goal == start and dest_s < s0:
-            # Behind the start on the same lane: only reachable by going round a loop.
-            route = None
-            for succ in lanes[start].successors:
-                try:
-                    route = [start] + list(hdmap.route(succ, goal))
-                    break
-                except NoRouteError:
-                    continue
-            if route is None:
-                raise NoRouteError
-        else:
-            route = list(hdmap.route(start, goal))
+        direct = list(hdmap.route(start, goal))
+        if offsets_of(direct)[-1] + dest_s - s0 >= 0.0:
+            route = direct
     except NoRouteError:
+        pass
+    if route is None:
+        for succ in lanes[start].successors:
+            try:
+                route = [start] + list(hdmap.route(succ, goal))
+                break
+            except NoRouteError:
+                continue
+    if route is None:
         raise WorldError(f"{where}.destination: no route from {start_id!r} (s = {s0:g} m) "
-                         f"to {goal_id!r} (s = {dest_s:g} m)") from None
-    offsets = [0.0]
-    for a, b in zip(route[:-1], route[1:]):
-        step = lanes[a].length_m if b in lanes[a].successors else 0.0
-        offsets.append(offsets[-1] + step)
+                         f"to {goal_id!r} (s = {dest_s:g} m)")
+    offsets = offsets_of(route)
     return Route(route, s0, dest_s, offsets, offsets[-1] + dest_s - s0)

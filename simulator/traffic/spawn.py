@@ -15,6 +15,7 @@ import numpy as np
 from scenarios.schema import Traffic
 from simulator.errors import WorldError
 from simulator.map.lane_arrays import LaneArrays
+from simulator.traffic.placement import SpawnLanes, place_vehicles, spawn_speeds
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +44,7 @@ class Spawner:
         self.cfg = traffic
         self.entries = np.flatnonzero(lanes.is_entry & lanes.is_road)
         self.next_respawn_s = 0.0
+        self._facts = SpawnLanes.from_lanes(lanes)   # obstacles must be set already
         npc_len = float(length_m[1:].max()) if len(length_m) > 1 else 4.6
         self.entry_s = npc_len / 2 + 0.5
         if len(self.entries):
@@ -57,19 +59,15 @@ class Spawner:
     def spawn_speed(self, lane: int, s: float, speed_factor: float,
                     comfort_decel_mps2: float) -> float:
         """A speed the driver can keep: its desired speed, or less before a stop line."""
-        la = self.lanes
-        v = 0.8 * la.speed_limit_mps[lane] * speed_factor
-        v = min(v, la.curve_speed_mps[lane])
-        if la.at_junction_end[lane]:
-            room = max(la.length_m[lane] - s - 10.0, 0.0)
-            v = min(v, float(np.sqrt(2.0 * comfort_decel_mps2 * room)))
-        return float(v)
+        return float(spawn_speeds(self._facts, np.array([lane]), np.array([s]),
+                                  np.array([speed_factor]), np.array([comfort_decel_mps2]))[0])
 
     def initial(self, rng: np.random.Generator, ego_lane: int, ego_s: float,
                 ego_xy: np.ndarray, speed_factor: np.ndarray,
                 comfort_decel_mps2: np.ndarray) -> list[Placement]:
-        """Spread the NPCs (vehicles 1..n-1) over the road lanes, keeping gaps and clear of
-        the ego; NPCs that find no spot are left out (the world parks them)."""
+        """Spread the NPCs (vehicles 1..n-1) over the road lanes, keeping gaps, clear of
+        the ego and of obstacles on the lanes (:func:`place_vehicles`); NPCs that find no
+        spot are left out (the world parks them)."""
         la, length, cfg = self.lanes, self.length_m, self.cfg
         n = len(length)
         road = np.flatnonzero(la.is_road)
@@ -77,32 +75,18 @@ class Spawner:
             raise WorldError("traffic.count > 0 but the map has no road lanes to spawn on")
         if n <= 1:
             return []
-        weights = la.length_m[road] / la.length_m[road].sum()
-        placed_lane = [ego_lane]
-        placed_s = [ego_s]
-        placed_len = [length[0]]
-        out = []
-        for i in range(1, n):
-            for _attempt in range(200):
-                lane = int(road[rng.choice(len(road), p=weights)])
-                lane_len = la.length_m[lane]
-                if lane_len < length[i] + 2:
-                    continue
-                s = float(rng.uniform(length[i] / 2 + 1, lane_len - length[i] / 2 - 1))
-                v = self.spawn_speed(lane, s, speed_factor[i], comfort_decel_mps2[i])
-                same = np.asarray(placed_lane) == lane
-                # Room for the speed difference to the neighbours: ~1.5 s at spawn speed.
-                need = cfg.min_spawn_gap_m + 1.5 * v + (length[i] + np.asarray(placed_len)) / 2
-                if np.any(np.abs(np.asarray(placed_s) - s)[same] < need[same]):
-                    continue
-                x, y = la.positions(np.array([lane]), np.array([s]))
-                if np.hypot(x[0] - ego_xy[0], y[0] - ego_xy[1]) < cfg.ego_clearance_m:
-                    continue
-                out.append(Placement(i, lane, s, v))
-                placed_lane.append(lane)
-                placed_s.append(s)
-                placed_len.append(length[i])
-                break
+
+        def near_ego(lane: np.ndarray, s: np.ndarray) -> np.ndarray:
+            x, y = la.positions(lane, s)
+            return np.hypot(x - ego_xy[0], y - ego_xy[1]) < cfg.ego_clearance_m
+
+        placed = place_vehicles(rng, self._facts, road, length[1:], speed_factor[1:],
+                                comfort_decel_mps2[1:], cfg.min_spawn_gap_m,
+                                np.array([ego_lane]), np.array([ego_s]), length[:1],
+                                keep_out=near_ego)
+        out = [Placement(i + 1, int(placed.lane[i]), float(placed.s_m[i]),
+                         float(placed.speed_mps[i]))
+               for i in np.flatnonzero(placed.lane >= 0)]
         missing = n - 1 - len(out)
         if missing:
             later = "enter later through the entry lanes" if len(self.entries) else \

@@ -8,6 +8,7 @@ import pytest
 
 from scenarios import parse_scenario
 from simulator.controls import DirectControl, MetaAction, normalise_controls
+from simulator.errors import WorldError
 from simulator.world import World
 
 # A straight 3-lane road; NPC 0 (vehicle 1) starts well ahead of the ego.
@@ -86,13 +87,18 @@ def test_meta_action_lane_change_reaches_the_neighbour_lane(side: str, expected:
 
 def test_npc_gets_its_own_route_and_stops_at_its_destination() -> None:
     with _world() as w:
-        w.set_route("npc_000", "r/fwd/2", 600.0)
+        s0 = float(w.traffic.s[1])
+        assert s0 < 1800.0
+        goal_s = s0 + 150.0
+        with pytest.raises(WorldError, match="npc_000.destination: no route"):
+            w.set_route("npc_000", "r/fwd/2", s0 - 50.0)    # behind it, lane changes only
+        w.set_route("npc_000", "r/fwd/2", goal_s)
         assert w.route_progress("npc_000") == pytest.approx(0.0, abs=1e-9)
-        for _ in range(_steps(60.0, w)):
+        for _ in range(_steps(40.0, w)):
             w.step()
         assert w.route_progress("npc_000") == pytest.approx(1.0, abs=1e-3)
         assert w.hdmap.lanes[int(w.traffic.lane[1])].id == "r/fwd/2"
-        assert w.state.x[1] == pytest.approx(600.0, abs=1.0)
+        assert w.state.x[1] == pytest.approx(goal_s, abs=1.0)
         assert w.state.vx[1] < 0.1
         w.set_route("npc_000", None)
         assert w.route_progress("npc_000") is None
