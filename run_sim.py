@@ -9,10 +9,16 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import math
 import os
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from scenarios.loader import SourceMap
+    from scenarios.schema import Scenario
 
 # Small matrix products (sensor poses, per-point rotations) are much slower with OpenBLAS
 # threads on a 2-core machine; Embree and OpenCV keep their own threads.
@@ -31,8 +37,19 @@ def _positive_float(text: str) -> float:
         value = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"must be a finite number, got {text}")
     if not value > 0:
         raise argparse.ArgumentTypeError(f"must be > 0, got {text}")
+    return value
+
+
+def _duration(text: str) -> float:
+    from scenarios.limits import MAX_DURATION_S
+
+    value = _positive_float(text)
+    if value > MAX_DURATION_S:
+        raise argparse.ArgumentTypeError(f"must be <= {MAX_DURATION_S:g} s, got {text}")
     return value
 
 
@@ -41,8 +58,8 @@ def _seed(text: str) -> int:
         value = int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be >= 0, got {text}")
+    if not 0 <= value < 2**64:
+        raise argparse.ArgumentTypeError(f"must be in [0, 2**64), got {text}")
     return value
 
 
@@ -58,7 +75,7 @@ def build_parser() -> argparse.ArgumentParser:
                          "bird's-eye video and sensor previews")
     run.add_argument("--scenario", default=str(DEFAULT_SCENARIO), help="scenario YAML "
                      "(default: scenarios/default.yaml)")
-    run.add_argument("--duration", type=_positive_float, help="simulated seconds "
+    run.add_argument("--duration", type=_duration, help="simulated seconds "
                      "(overrides simulation.duration_s)")
     run.add_argument("--seed", type=_seed, help="RNG seed (overrides simulation.seed)")
     run.add_argument("--out", default="out/run", help="output folder (default: out/run)")
@@ -67,8 +84,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--preview-every", type=_positive_float, default=1.0, metavar="S",
                      help="write sensor preview images every S simulated seconds (default 1)")
 
-    val = sub.add_parser("validate", help="check scenario files (schema, map geometry, lanes "
-                         "and the ego route); exit 2 on any error")
+    val = sub.add_parser("validate", help="check scenario files (schema, map geometry, lanes, "
+                         "the ego route, props and sensors); exit 2 on any error")
     val.add_argument("files", nargs="+", help="scenario YAML files")
 
     sub.add_parser("schema", help="print the JSON Schema of the scenario format")
@@ -81,22 +98,42 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def cmd_validate(args: argparse.Namespace) -> int:
-    from scenarios import ScenarioError, load
-    from simulator.checks import check_scenario
+class _CheckFailed(Exception):
+    """A built-scenario check failed; ``line`` is ``file:line: path: message``."""
+
+
+def _checked(scenario: Scenario, where: SourceMap, sensors: bool = True) -> None:
+    """Run what ``run`` builds (map, route, props, sensors) without simulating.
+
+    Raises:
+        _CheckFailed: with the problem located in the file.
+    """
+    from runner.checks import check_runnable
+    from simulator.checks import as_check_error
     from simulator.errors import WorldError
+
+    try:
+        check_runnable(scenario, sensors=sensors)
+    except WorldError as exc:
+        err = as_check_error(exc, scenario)
+        raise _CheckFailed(where.message(err.path, err.detail)) from None
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    from scenarios import ScenarioError
+    from scenarios.loader import load_located
 
     bad = False
     for f in args.files:
         try:
-            check_scenario(load(f))
+            _checked(*load_located(f))
         except ScenarioError as exc:
             bad = True
             for line in exc.messages:
                 print(line, file=sys.stderr)
-        except WorldError as exc:
+        except _CheckFailed as exc:
             bad = True
-            print(f"{f}: {exc}", file=sys.stderr)
+            print(exc, file=sys.stderr)
         else:
             print(f"{f}: ok")
     return EXIT_USAGE if bad else 0
@@ -113,11 +150,14 @@ def cmd_run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from runner.run import RunOptions, run_scenario, with_overrides
-    from scenarios import load
-    from simulator.checks import check_scenario
+    from scenarios.loader import load_located
+    from simulator.checks import as_check_error
+    from simulator.errors import WorldError
 
-    scenario = with_overrides(load(args.scenario), args.seed, args.duration)
-    check_scenario(scenario)       # map and route errors before any output or progress bar
+    loaded, where = load_located(args.scenario)
+    scenario = with_overrides(loaded, args.seed, args.duration)
+    # Map, route, prop and sensor errors before any output or progress bar.
+    _checked(scenario, where, sensors=not args.no_sensors)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     total = scenario.simulation.duration_s
@@ -128,9 +168,13 @@ def cmd_run(args: argparse.Namespace) -> int:
         def progress(t: float) -> None:
             bar.update(t - bar.n)
 
-        summary = run_scenario(scenario, out, RunOptions(
-            video=not args.no_video, sensors=not args.no_sensors,
-            preview_every_s=args.preview_every, progress=progress), source=args.scenario)
+        try:
+            summary = run_scenario(scenario, out, RunOptions(
+                video=not args.no_video, sensors=not args.no_sensors,
+                preview_every_s=args.preview_every, progress=progress), source=args.scenario)
+        except WorldError as exc:
+            err = as_check_error(exc, scenario)
+            raise _CheckFailed(where.message(err.path, err.detail)) from None
     wall = time.perf_counter() - start
     progress = summary["ego_route"]["progress"]
     route = "no destination" if progress is None else f"ego route {100 * progress:.0f}%"
@@ -161,7 +205,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")
+    from runner.outputs import OutputError
     from scenarios import ScenarioError
+    from scenarios.loader import one_line
     from simulator.errors import WorldError
 
     commands = {"run": cmd_run, "validate": cmd_validate, "schema": cmd_schema,
@@ -172,11 +218,18 @@ def main(argv: list[str] | None = None) -> int:
         for line in exc.messages:
             print(line, file=sys.stderr)
         return EXIT_USAGE
+    except _CheckFailed as exc:
+        print(exc, file=sys.stderr)
+        return EXIT_USAGE
     except WorldError as exc:
-        print(f"{getattr(args, 'scenario', '')}: {exc}", file=sys.stderr)
+        print(one_line(f"{getattr(args, 'scenario', '')}: {exc}"), file=sys.stderr)
+        return EXIT_USAGE
+    except OutputError as exc:
+        print(one_line(f"run_sim.py: {exc}"), file=sys.stderr)
         return EXIT_USAGE
     except OSError as exc:
-        print(f"run_sim.py: {exc.strerror or exc}: {exc.filename or ''}", file=sys.stderr)
+        print(one_line(f"run_sim.py: {exc.strerror or exc}: {exc.filename or ''}"),
+              file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)

@@ -7,15 +7,14 @@ two runs with the same inputs produce identical files.
 from __future__ import annotations
 
 import csv
-import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-import cv2
 import numpy as np
 
+from runner.outputs import OutputError, TextOutput, VideoOutput, write_image, write_json
 from scenarios.schema import Scenario
 from sensors.rig import Rig
 from simulator.world import World
@@ -53,14 +52,19 @@ class _TrajectoryWriter:
     COLUMNS = ("time_s", "actor_id", "x", "y", "z", "yaw", "speed_mps")
 
     def __init__(self, path: Path):
-        self._f = path.open("w", newline="")
+        self._f = TextOutput(path)
         self._w = csv.writer(self._f)
         self._w.writerow(self.COLUMNS)
 
     def write(self, world: World) -> None:
         st = world.state
         t = f"{world.time_s:.3f}"
-        for i in np.flatnonzero(world.traffic.active):
+        active = np.flatnonzero(world.traffic.active)
+        bad = active[~np.isfinite(st.x[active] + st.y[active] + st.yaw[active] + st.vx[active])]
+        if len(bad):
+            raise OutputError(self._f.path, f"the state of {world.vehicle_names[bad[0]]} is "
+                              f"not finite at t = {t} s; no NaN is written")
+        for i in active:
             self._w.writerow((t, world.vehicle_names[i], f"{st.x[i]:.3f}", f"{st.y[i]:.3f}",
                               "0.000", f"{st.yaw[i]:.5f}", f"{st.vx[i]:.3f}"))
 
@@ -87,8 +91,7 @@ def run_scenario(scenario: Scenario, out_dir: Path, options: RunOptions | None =
         bev = BevRenderer(world) if opts.video else None
         video = None
         if bev is not None:
-            video = cv2.VideoWriter(str(out_dir / "bev.mp4"), cv2.VideoWriter_fourcc(*"mp4v"),
-                                    sim.record_hz, bev.frame_size)
+            video = VideoOutput(out_dir / "bev.mp4", sim.record_hz, bev.frame_size)
         lane_changes = 0
         try:
             for k in range(n_steps + 1):
@@ -104,6 +107,8 @@ def run_scenario(scenario: Scenario, out_dir: Path, options: RunOptions | None =
                     if opts.progress is not None:
                         opts.progress(world.time_s)
             lane_changes = int(world.lane_change_count)
+            if video is not None:
+                video.close()  # checks that every frame reached the file
         finally:
             traj.close()
             if video is not None:
@@ -111,7 +116,7 @@ def run_scenario(scenario: Scenario, out_dir: Path, options: RunOptions | None =
         if previews is not None:
             previews.finish()
         summary = _summary(world, scenario, source, lane_changes)
-    (out_dir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+    write_json(out_dir / "summary.json", summary)
     return summary
 
 
@@ -164,9 +169,9 @@ class _Previews:
             return
         self._last[name] = meas.time_s
         for suffix, img in preview_images(meas).items():
-            cv2.imwrite(str(self.folder / f"{name}_{meas.time_s:07.2f}s_{suffix}.png"), img)
+            write_image(self.folder / f"{name}_{meas.time_s:07.2f}s_{suffix}.png", img)
 
     def finish(self) -> None:
         for name, series in self._series.items():
             for suffix, img in series_images(series).items():
-                cv2.imwrite(str(self.folder / f"{name}_{suffix}.png"), img)
+                write_image(self.folder / f"{name}_{suffix}.png", img)

@@ -2,40 +2,71 @@
 
 Units are SI inside and in field names (``_m``, ``_s``, ``_mps``, ``_hz``); angles are
 given in degrees at this YAML surface (``_deg``) and converted to radians once, by the
-consumers. Nothing downstream reads YAML or dicts: they get these models.
+consumers. Nothing downstream reads YAML or dicts: they get these models. Every number is
+finite and bounded (``scenarios.limits``); the ``map:`` models are in
+``scenarios.map_schema``, the sensors in ``scenarios.sensor_schema``.
 """
 
 from __future__ import annotations
 
-from typing import Annotated, Literal, Union
+from typing import Annotated, Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
 
-from scenarios.sensor_schema import SensorConfig
+from scenarios.limits import (
+    MAX_CAMERA_PIXELS,
+    MAX_DURATION_S,
+    MAX_PROPS,
+    MAX_SEGMENT_M,
+    MAX_SENSORS,
+    Angle,
+    FieldError,
+    Size,
+    Strict,
+)
+from scenarios.map_schema import (
+    ArcSegment,
+    BuildingRow,
+    GeoOrigin,
+    Intersection,
+    ItemRow,
+    LaneLayout,
+    MapConfig,
+    Pose2D,
+    Range,
+    Road,
+    Roadside,
+    Segment,
+    Signal,
+    StraightSegment,
+    Vec2,
+)
+from scenarios.sensor_schema import CameraConfig, SensorConfig
 
-Vec2 = tuple[float, float]
-Vec3 = tuple[float, float, float]
+__all__ = ["ArcSegment", "Autopilot", "BuildingRow", "Dist", "DriverProfile", "Ego",
+           "GeoOrigin", "Intersection", "ItemRow", "LaneLayout", "LanePosition", "MapConfig",
+           "Material", "Pose2D", "Prop", "Range", "Road", "Roadside", "Scenario", "Segment",
+           "Signal", "Simulation", "StraightSegment", "Strict", "Traffic", "VehicleSpec"]
+
+Vec3 = tuple[Size, Size, Size]
 RGB = tuple[Annotated[int, Field(ge=0, le=255)], Annotated[int, Field(ge=0, le=255)],
             Annotated[int, Field(ge=0, le=255)]]
 
 
-class Strict(BaseModel):
-    """Base for every scenario model: unknown keys raise, values are immutable."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
 # --------------------------------------------------------------------------- simulation
 class Simulation(Strict):
-    seed: int = Field(0, ge=0, description="Root of the RNG tree; same seed -> same output.")
-    duration_s: float = Field(60.0, gt=0, description="Simulated time of a run [s].")
+    seed: int = Field(0, ge=0, le=2**64 - 1,
+                      description="Root of the RNG tree; same seed -> same output.")
+    duration_s: float = Field(60.0, gt=0, le=MAX_DURATION_S,
+                              description="Simulated time of a run [s].")
     physics_hz: float = Field(100.0, ge=10, le=1000, description="Fixed physics step rate.")
     control_hz: float = Field(
         10.0, gt=0, le=1000,
         description="Rate at which drivers (NPC and ego autopilot) decide [Hz]; "
         "must divide physics_hz.")
-    record_hz: float = Field(10.0, gt=0, description="Rate of trajectory.csv rows and video.")
+    record_hz: float = Field(10.0, gt=0, le=1000,
+                             description="Rate of trajectory.csv rows and video.")
 
     @model_validator(mode="after")
     def _rates_divide(self) -> Simulation:
@@ -43,151 +74,6 @@ class Simulation(Strict):
             ratio = self.physics_hz / getattr(self, name)
             if abs(ratio - round(ratio)) > 1e-9 or round(ratio) < 1:
                 raise ValueError(f"{name} must divide physics_hz ({self.physics_hz:g})")
-        return self
-
-
-# --------------------------------------------------------------------------- map
-class GeoOrigin(Strict):
-    """WGS84 point that the world's ENU origin (x east, y north, z up) sits on."""
-
-    lat_deg: float = Field(48.137, ge=-90, le=90)
-    lon_deg: float = Field(11.575, ge=-180, le=180)
-    alt_m: float = 520.0
-
-
-class Pose2D(Strict):
-    position: Vec2 = (0.0, 0.0)
-    heading_deg: float = 0.0
-
-
-class StraightSegment(Strict):
-    type: Literal["straight"]
-    length_m: float = Field(gt=0)
-
-
-class ArcSegment(Strict):
-    type: Literal["arc"]
-    radius_m: float = Field(gt=0)
-    angle_deg: float = Field(description="Turned angle; positive turns left.")
-
-    @model_validator(mode="after")
-    def _nonzero(self) -> ArcSegment:
-        if self.angle_deg == 0:
-            raise ValueError("angle_deg must not be 0")
-        return self
-
-
-Segment = Annotated[Union[StraightSegment, ArcSegment], Field(discriminator="type")]
-
-
-class LaneLayout(Strict):
-    forward: int = Field(2, ge=0, le=8, description="Lanes driving along the reference line.")
-    backward: int = Field(0, ge=0, le=8, description="Lanes driving against it.")
-    width_m: float = Field(3.5, gt=1.5, le=6)
-
-    @model_validator(mode="after")
-    def _some_lane(self) -> LaneLayout:
-        if self.forward + self.backward == 0:
-            raise ValueError("a road needs at least one lane")
-        return self
-
-
-class Road(Strict):
-    """A road: its reference line is a chain of straight and arc segments.
-
-    Forward lanes lie right of the reference line (right-hand traffic), backward lanes left
-    of it. If the chain ends where it starts, facing the same way, the road is a closed loop.
-    """
-
-    id: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_\-]+$")
-    start: Pose2D = Pose2D()
-    lanes: LaneLayout = LaneLayout()
-    segments: list[Segment] = Field(min_length=1)
-    speed_limit_mps: float = Field(13.9, gt=0, le=70)
-
-
-class Signal(Strict):
-    """Two-phase traffic light cycle: the east-west arms, then the north-south arms."""
-
-    green_s: float = Field(20.0, gt=0)
-    yellow_s: float = Field(3.0, ge=0)
-    all_red_s: float = Field(2.0, ge=0)
-    offset_s: float = Field(0.0, description="Shifts the cycle start [s].")
-
-
-class Intersection(Strict):
-    """A 4-way junction with four straight arms at right angles.
-
-    The arms are named east/north/west/south at ``heading_deg`` 0 (east is +x). Each arm has
-    ``lanes_per_direction`` incoming and outgoing lanes; the innermost incoming lane turns
-    left or goes straight, the outermost turns right or goes straight, the others go straight.
-    """
-
-    id: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_\-]+$")
-    position: Vec2 = (0.0, 0.0)
-    heading_deg: float = 0.0
-    arm_length_m: float = Field(150.0, gt=10)
-    lanes_per_direction: int = Field(2, ge=1, le=4)
-    lane_width_m: float = Field(3.5, gt=1.5, le=6)
-    corner_radius_m: float = Field(8.0, gt=0, description="Kerb radius of right turns.")
-    speed_limit_mps: float = Field(13.9, gt=0, le=40)
-    signal: Signal | None = Field(
-        default_factory=Signal, description="null: no lights, priority to the right rules "
-        "are not modelled, so a signal is required for traffic through the junction.")
-
-
-class Range(Strict):
-    min: float
-    max: float
-
-    @model_validator(mode="after")
-    def _ordered(self) -> Range:
-        if self.max < self.min:
-            raise ValueError("max must be >= min")
-        return self
-
-
-class BuildingRow(Strict):
-    spacing_m: float = Field(25.0, gt=1)
-    setback_m: float = Field(4.0, ge=0, description="Gap between road edge and facade.")
-    length_m: Range = Range(min=12, max=22)
-    depth_m: Range = Range(min=10, max=18)
-    height_m: Range = Range(min=8, max=30)
-    probability: float = Field(0.9, ge=0, le=1, description="Chance a slot gets a building.")
-
-
-class ItemRow(Strict):
-    spacing_m: float = Field(30.0, gt=1)
-    setback_m: float = Field(1.0, ge=0)
-    probability: float = Field(1.0, ge=0, le=1)
-
-
-class Roadside(Strict):
-    """Props generated along every road edge (seeded from the world stream)."""
-
-    buildings: BuildingRow | None = None
-    poles: ItemRow | None = None
-    trees: ItemRow | None = None
-    signs: ItemRow | None = None
-    keep_clear_m: float = Field(
-        15.0, ge=0, description="No roadside props this close to a junction centre's arms.")
-
-
-class MapConfig(Strict):
-    geo_origin: GeoOrigin = GeoOrigin()
-    roads: list[Road] = []
-    intersections: list[Intersection] = []
-    roadside: Roadside = Roadside()
-    ground_size_m: float = Field(1000.0, gt=0, description="Side of the flat ground square.")
-
-    @model_validator(mode="after")
-    def _unique_ids(self) -> MapConfig:
-        ids = [r.id for r in self.roads] + [x.id for x in self.intersections]
-        dup = sorted({i for i in ids if ids.count(i) > 1})
-        if dup:
-            raise ValueError(f"duplicate road/intersection id(s): {', '.join(dup)}")
-        if not ids:
-            raise ValueError("a map needs at least one road or intersection")
         return self
 
 
@@ -201,14 +87,9 @@ class Prop(Strict):
     type: PropType
     position: Vec2
     size: Vec3 = Field(description="Length (along yaw), width, height [m].")
-    yaw_deg: float = 0.0
-    material: str | None = Field(None, description="Material name; default per type.")
-
-    @model_validator(mode="after")
-    def _positive(self) -> Prop:
-        if min(self.size) <= 0:
-            raise ValueError("size entries must be > 0")
-        return self
+    yaw_deg: Angle = 0.0
+    material: str | None = Field(None, max_length=64,
+                                 description="Material name; default per type.")
 
 
 class Material(Strict):
@@ -225,17 +106,17 @@ class VehicleSpec(Strict):
     length_m: float = Field(4.6, gt=1, le=20)
     width_m: float = Field(1.85, gt=0.5, le=4)
     height_m: float = Field(1.5, gt=0.5, le=5)
-    mass_kg: float = Field(1500.0, gt=100)
-    wheelbase_m: float = Field(2.7, gt=0.5)
-    cog_to_front_axle_m: float = Field(1.25, gt=0)
-    yaw_inertia_kgm2: float = Field(2500.0, gt=0)
+    mass_kg: float = Field(1500.0, gt=100, le=100_000)
+    wheelbase_m: float = Field(2.7, gt=0.5, le=20)
+    cog_to_front_axle_m: float = Field(1.25, gt=0, le=20)
+    yaw_inertia_kgm2: float = Field(2500.0, ge=50, le=1e7)
     mu: float = Field(0.9, gt=0, le=2, description="Tyre-road friction coefficient.")
-    cornering_stiffness_front_n_per_rad: float = Field(80000.0, gt=0)
-    cornering_stiffness_rear_n_per_rad: float = Field(90000.0, gt=0)
+    cornering_stiffness_front_n_per_rad: float = Field(80000.0, gt=0, le=1e7)
+    cornering_stiffness_rear_n_per_rad: float = Field(90000.0, gt=0, le=1e7)
     max_steer_deg: float = Field(35.0, gt=0, lt=80)
-    max_steer_rate_deg_s: float = Field(180.0, gt=0)
-    max_accel_mps2: float = Field(3.5, gt=0)
-    max_decel_mps2: float = Field(9.0, gt=0)
+    max_steer_rate_deg_s: float = Field(180.0, gt=0, le=3600)
+    max_accel_mps2: float = Field(3.5, gt=0, le=20)
+    max_decel_mps2: float = Field(9.0, gt=0, le=30)
     color_rgb: RGB | None = Field(None, description="null: drawn from a palette.")
 
     @model_validator(mode="after")
@@ -248,29 +129,30 @@ class VehicleSpec(Strict):
 
 
 class LanePosition(Strict):
-    lane: str = Field(description="Lane id, e.g. 'center/west/in/0' or 'main/fwd/1'.")
-    s_m: float = Field(0.0, ge=0, description="Distance along the lane [m].")
+    lane: str = Field(max_length=200,
+                      description="Lane id, e.g. 'center/west/in/0' or 'main/fwd/1'.")
+    s_m: float = Field(0.0, ge=0, le=MAX_SEGMENT_M, description="Distance along the lane [m].")
 
 
 class Autopilot(Strict):
     """Ego route follower: pure pursuit steering + PID speed, IDM for gaps and lights."""
 
     cruise_speed_mps: float = Field(12.0, gt=0, le=70)
-    lookahead_s: float = Field(0.8, gt=0, description="Pure pursuit look-ahead time.")
-    min_lookahead_m: float = Field(4.0, gt=0)
-    speed_kp: float = Field(1.5, ge=0)
-    speed_ki: float = Field(0.2, ge=0)
-    speed_kd: float = Field(0.0, ge=0)
-    time_headway_s: float = Field(1.5, gt=0)
-    min_gap_m: float = Field(2.5, ge=0)
-    comfort_decel_mps2: float = Field(2.5, gt=0)
+    lookahead_s: float = Field(0.8, gt=0, le=10, description="Pure pursuit look-ahead time.")
+    min_lookahead_m: float = Field(4.0, gt=0, le=100)
+    speed_kp: float = Field(1.5, ge=0, le=100)
+    speed_ki: float = Field(0.2, ge=0, le=100)
+    speed_kd: float = Field(0.0, ge=0, le=100)
+    time_headway_s: float = Field(1.5, gt=0, le=10)
+    min_gap_m: float = Field(2.5, ge=0, le=100)
+    comfort_decel_mps2: float = Field(2.5, gt=0, le=20)
 
 
 class Ego(Strict):
     start: LanePosition
     destination: LanePosition | None = Field(
         None, description="Route end; null: keep following lanes (first successor).")
-    speed_mps: float = Field(0.0, ge=0)
+    speed_mps: float = Field(0.0, ge=0, le=70)
     vehicle: VehicleSpec = VehicleSpec(color_rgb=(220, 30, 30))
     autopilot: Autopilot = Autopilot()
 
@@ -300,15 +182,27 @@ class Dist(Strict):
             return self.mean
         return -np.inf if self.min is None else self.min
 
+    def highest(self) -> float:
+        """The largest value a draw can take (the sampler's inverse CDF reaches at most
+        ``_MAX_SIGMAS`` standard deviations)."""
+        if self.std == 0:
+            return self.mean if self.max is None else min(self.mean, self.max)
+        top = self.mean + _MAX_SIGMAS * self.std
+        return top if self.max is None else min(top, self.max)
 
-# Smallest physically meaningful value of each driver parameter, and whether it must be
-# strictly above it.
+
+# Inverse CDF of p <= 1 - 1e-16 (agents.profiles clips there) is below 8.3 sigmas.
+_MAX_SIGMAS = 8.3
+
+
+# Smallest physically meaningful value of each driver parameter, whether it must be
+# strictly above it, and the largest (a reaction time sizes a per-driver delay buffer).
 _DRIVER_BOUNDS = {
-    "desired_speed_factor": (0.0, True), "time_headway_s": (0.0, False),
-    "min_gap_m": (0.0, False), "max_accel_mps2": (0.0, True),
-    "comfort_decel_mps2": (0.0, True), "politeness": (0.0, False),
-    "lane_change_threshold_mps2": (0.0, False), "reaction_time_s": (0.0, False),
-    "speed_imperfection": (0.0, False), "gap_acceptance_s": (0.0, False),
+    "desired_speed_factor": (0.0, True, 3.0), "time_headway_s": (0.0, False, 10.0),
+    "min_gap_m": (0.0, False, 50.0), "max_accel_mps2": (0.0, True, 15.0),
+    "comfort_decel_mps2": (0.0, True, 15.0), "politeness": (0.0, False, 5.0),
+    "lane_change_threshold_mps2": (0.0, False, 10.0), "reaction_time_s": (0.0, False, 5.0),
+    "speed_imperfection": (0.0, False, 2.0), "gap_acceptance_s": (0.0, False, 30.0),
 }
 
 
@@ -332,12 +226,16 @@ class DriverProfile(Strict):
 
     @model_validator(mode="after")
     def _physical(self) -> DriverProfile:
-        for name, (bound, strict) in _DRIVER_BOUNDS.items():
-            low = getattr(self, name).lowest()
+        for name, (bound, strict, top) in _DRIVER_BOUNDS.items():
+            dist = getattr(self, name)
+            low = dist.lowest()
             if low < bound or (strict and low <= bound):
                 need = ">" if strict else ">="
-                raise ValueError(f"{name}: every draw must be {need} {bound:g}; give a "
+                raise FieldError((name,), f"every draw must be {need} {bound:g}; give a "
                                  f"'min' (or std 0 with such a mean)")
+            if dist.highest() > top:
+                raise FieldError((name,), f"draws reach {dist.highest():.4g}; every draw "
+                                 f"must be <= {top:g}; give a 'max' (or a smaller mean/std)")
         return self
 
 
@@ -369,13 +267,16 @@ def _default_profiles() -> dict[str, DriverProfile]:
 
 class Traffic(Strict):
     count: int = Field(50, ge=0, le=2000)
-    profiles: dict[str, DriverProfile] = Field(default_factory=_default_profiles)
-    mix: dict[str, float] = Field(
+    profiles: dict[str, DriverProfile] = Field(default_factory=_default_profiles,
+                                               max_length=64)
+    mix: dict[str, Annotated[float, Field(ge=0, le=1e6)]] = Field(
         default_factory=lambda: {"cautious": 0.25, "normal": 0.5, "aggressive": 0.25},
         description="Relative weight of each profile name.")
     vehicle: VehicleSpec = VehicleSpec()
-    min_spawn_gap_m: float = Field(8.0, ge=0, description="Free road needed around a spawn.")
-    ego_clearance_m: float = Field(25.0, ge=0, description="No NPC spawns this close to ego.")
+    min_spawn_gap_m: float = Field(8.0, ge=0, le=1000,
+                                   description="Free road needed around a spawn.")
+    ego_clearance_m: float = Field(25.0, ge=0, le=MAX_SEGMENT_M,
+                                   description="No NPC spawns this close to ego.")
 
     @model_validator(mode="after")
     def _mix_known(self) -> Traffic:
@@ -383,9 +284,8 @@ class Traffic(Strict):
         if unknown:
             raise ValueError(f"mix names unknown profile(s) {unknown}; known: "
                              f"{sorted(self.profiles)}")
-        if self.count and (not self.mix or sum(self.mix.values()) <= 0
-                           or min(self.mix.values()) < 0):
-            raise ValueError("mix weights must be >= 0 and not all 0")
+        if self.count and (not self.mix or sum(self.mix.values()) <= 0):
+            raise FieldError(("mix",), "mix weights must be >= 0 and not all 0")
         return self
 
 
@@ -393,21 +293,31 @@ class Traffic(Strict):
 class Scenario(Strict):
     """A whole scenario: what ``scenarios.load`` returns."""
 
-    name: str = "scenario"
-    description: str = ""
+    name: str = Field("scenario", max_length=200)
+    description: str = Field("", max_length=20_000)
     simulation: Simulation = Simulation()
     map: MapConfig
-    props: list[Prop] = []
-    materials: dict[str, Material] = Field(
-        default_factory=dict, description="Extra or overriding materials by name.")
+    props: list[Prop] = Field([], max_length=MAX_PROPS)
+    materials: dict[Annotated[str, Field(max_length=64)], Material] = Field(
+        default_factory=dict, max_length=256,
+        description="Extra or overriding materials by name.")
     ego: Ego
     traffic: Traffic = Traffic()
-    sensors: list[SensorConfig] = []
+    sensors: list[SensorConfig] = Field([], max_length=MAX_SENSORS)
 
     @model_validator(mode="after")
-    def _names(self) -> Scenario:
+    def _sensors(self) -> Scenario:
         names = [s.name for s in self.sensors]
         dup = sorted({n for n in names if names.count(n) > 1})
         if dup:
-            raise ValueError(f"duplicate sensor name(s): {', '.join(dup)}")
+            raise FieldError(("sensors",), f"duplicate sensor name(s): {', '.join(dup)}")
+        physics_hz = self.simulation.physics_hz
+        for i, s in enumerate(self.sensors):
+            if s.rate_hz > physics_hz:
+                raise FieldError(("sensors", i, "rate_hz"), f"{s.rate_hz:g} Hz is faster "
+                                 f"than simulation.physics_hz ({physics_hz:g} Hz)")
+        pixels = sum(s.width * s.height for s in self.sensors if isinstance(s, CameraConfig))
+        if pixels > MAX_CAMERA_PIXELS:
+            raise FieldError(("sensors",), f"the cameras have {pixels} pixels together; at "
+                             f"most {MAX_CAMERA_PIXELS} (4096 x 4096)")
         return self
