@@ -88,7 +88,7 @@ def run_scenario(scenario: Scenario, out_dir: Path, options: RunOptions | None =
         rig = _make_rig(world, scenario) if (opts.sensors and scenario.sensors) else None
         previews = _Previews(out_dir / "preview", opts.preview_every_s) if rig else None
         traj = _TrajectoryWriter(out_dir / "trajectory.csv")
-        bev = BevRenderer(world) if opts.video else None
+        bev = BevRenderer.of(world) if opts.video else None
         video = None
         if bev is not None:
             video = VideoOutput(out_dir / "bev.mp4", sim.record_hz, bev.frame_size)
@@ -103,7 +103,7 @@ def run_scenario(scenario: Scenario, out_dir: Path, options: RunOptions | None =
                 if k % record_every == 0:
                     traj.write(world)
                     if video is not None:
-                        video.write(bev.render())
+                        video.write(bev.render(world))
                     if opts.progress is not None:
                         opts.progress(world.time_s)
             lane_changes = int(world.lane_change_count)
@@ -137,7 +137,7 @@ def _summary(world: World, scenario: Scenario, source: str, lane_changes: int) -
         "lane_changes": lane_changes,
         "ego_route": {
             "lanes": route,
-            "length_m": round(world.spawner.route_length_m, 3) if progress is not None
+            "length_m": round(world.routes.route(0).length_m, 3) if progress is not None
             else None,
             "progress": None if progress is None else round(progress, 4),
             "reached": None if progress is None else bool(progress >= 0.999),
