@@ -18,7 +18,7 @@ from sensors.gnss import Gnss, geodetic_to_ecef
 from sensors.gnss_solver import MIN_SATELLITES, NoFixError, solve_position
 from sensors.rig import Rig
 from simulator.checks import CheckError, check_scenario
-from simulator.seeds import child, root_seed
+from simulator.seeds import sensor_seed_seq
 
 GNSS_PROBES = 8
 """Times over the run at which a GNSS constellation must give a fix."""
@@ -45,9 +45,9 @@ def check_sensors(scenario: Scenario) -> None:
     Raises:
         CheckError: ``sensors[i]...`` of the first sensor that cannot be built or used.
     """
-    # The world's sensor stream (key 2 of the seed tree, as simulator.world uses it): each
+    # The sensor branch of the run's seed tree (the one World uses): each
     # sensor is built with the very draws of a run (a GNSS sky is one of them).
-    seed_seq = child(root_seed(scenario.simulation.seed), 2)
+    seed_seq = sensor_seed_seq(scenario.simulation.seed)
     for i, cfg in enumerate(scenario.sensors):
         try:
             sensor = Rig([cfg], seed_seq).sensors[0]

@@ -24,3 +24,14 @@ def root_seed(seed: SeedLike) -> np.random.SeedSequence:
 def child(root: np.random.SeedSequence, *key: int) -> np.random.SeedSequence:
     """Child ``key`` of ``root`` (stable whatever else is drawn from the tree)."""
     return np.random.SeedSequence(root.entropy, spawn_key=tuple(root.spawn_key) + key)
+
+
+# Children of an episode's root (see simulator.world).
+LAYOUT_KEY = 0  # of the build root: the static layout (roadside props)
+NPC_KEY, SENSOR_KEY, COLOR_KEY, SPAWN_KEY = 1, 2, 3, 4
+
+
+def sensor_seed_seq(root: SeedLike) -> np.random.SeedSequence:
+    """The sensors' branch of an episode seeded with ``root`` (each sensor then takes its
+    own child by name in the rig)."""
+    return child(root_seed(root), SENSOR_KEY)

@@ -33,7 +33,16 @@ from simulator.scene.layout import STATIC_ID_BASE, build_static_scene
 from simulator.scene.mirror import SceneMirror
 from simulator.scene.objects import ObjectBox
 from simulator.scene.semantics import SEMANTIC_CLASSES, MaterialInfo
-from simulator.seeds import SeedLike, child, root_seed
+from simulator.seeds import (
+    COLOR_KEY,
+    LAYOUT_KEY,
+    NPC_KEY,
+    SPAWN_KEY,
+    SeedLike,
+    child,
+    root_seed,
+    sensor_seed_seq,
+)
 from simulator.traffic.drivers import build_drivers
 from simulator.traffic.lane_tracking import LaneTracker
 from simulator.traffic.logic import NO_LANE, TrafficLogic
@@ -102,7 +111,7 @@ class World:
 
         # --- static scene: built once, kept by every reset
         scene = build_static_scene(scenario, self.hdmap,
-                                   np.random.default_rng(child(build_root, 0)))
+                                   np.random.default_rng(child(build_root, LAYOUT_KEY)))
         self.static_objects = scene.objects
         self.props = scene.props
         self.light_groups = scene.light_groups
@@ -148,9 +157,9 @@ class World:
         sc = self.scenario
         n = self.n_vehicles
         self.seed_seq = root
-        self.sensor_seed_seq = child(root, 2)
-        self.rng = np.random.default_rng(child(root, 4))
-        npc_rngs = [np.random.default_rng(child(root, 1, i)) for i in range(n - 1)]
+        self.sensor_seed_seq = sensor_seed_seq(root)
+        self.rng = np.random.default_rng(child(root, SPAWN_KEY))
+        npc_rngs = [np.random.default_rng(child(root, NPC_KEY, i)) for i in range(n - 1)]
         self.step_index = 0
         self.state = dynamics.VehicleState(n)
         self._set_colors(root)
@@ -209,7 +218,7 @@ class World:
         colors = [sc.ego.vehicle.color_rgb or _PALETTE[0]]
         for i in range(self.n_vehicles - 1):
             c = sc.traffic.vehicle.color_rgb
-            pick = int(np.random.default_rng(child(root, 3, i)).integers(len(_PALETTE)))
+            pick = int(np.random.default_rng(child(root, COLOR_KEY, i)).integers(len(_PALETTE)))
             colors.append(c if c is not None else _PALETTE[pick])
         self.vehicle_colors = colors
         paint = self._material_info["car_paint"]
