@@ -22,6 +22,7 @@ from numba import njit
 
 from simulator.map.lanes import LaneTable
 
+X, Y, HEADING, COS_H, SIN_H, S, KINT = range(7)   # columns of LaneGeometry.pt
 _SMALL_KAPPA = 1e-12
 _EPS = float(np.finfo(np.float64).eps)  # np.sinc's stand-in for 0
 
@@ -30,8 +31,9 @@ class LaneGeometry(NamedTuple):
     """``LaneTable``'s samples as the kernels read them (all float64 / int64, contiguous).
 
     Attributes:
-        x, y, heading, s, kint: per sample (see ``LaneTable``); cos_h, sin_h: cos and
-            sin of ``heading`` (the same values the trig functions give, computed once).
+        pt: (M, 8) per sample, one cache line each: x, y, heading, cos and sin of the
+            heading (the same values the trig functions give, computed once), s, kint
+            (see ``LaneTable``), padding. Columns ``X`` .. ``KINT``.
         key: strictly increasing search key, ``s`` plus a per-lane offset.
         key_off: per lane, the offset of its keys. lane_start: (L + 1,) sample offsets.
         length: per lane [m].
@@ -40,13 +42,7 @@ class LaneGeometry(NamedTuple):
             of cache lines instead of a binary search's dozen.
     """
 
-    x: np.ndarray
-    y: np.ndarray
-    heading: np.ndarray
-    cos_h: np.ndarray
-    sin_h: np.ndarray
-    s: np.ndarray
-    kint: np.ndarray
+    pt: np.ndarray
     key: np.ndarray
     key_off: np.ndarray
     lane_start: np.ndarray
@@ -66,10 +62,15 @@ def lane_geometry(table: LaneTable) -> LaneGeometry:
     m = np.arange(bucket_start[-1]) - bucket_start[lane]
     # The same key a lookup of station m computes; the last sample whose key is <= it.
     bucket = np.searchsorted(key, key_off[lane] + m.astype(np.float64), side="right") - 1
+    # 64-byte aligned rows: a sample is one cache line.
+    buf = np.zeros(len(table.s) * 8 + 8)
+    skip = (-buf.ctypes.data % 64) // 8
+    pt = buf[skip:skip + len(table.s) * 8].reshape(-1, 8)
+    pt[:, X], pt[:, Y], pt[:, HEADING] = table.xy[:, 0], table.xy[:, 1], table.heading
+    pt[:, COS_H], pt[:, SIN_H] = np.cos(table.heading), np.sin(table.heading)
+    pt[:, S], pt[:, KINT] = table.s, table.kint
     c = np.ascontiguousarray
-    return LaneGeometry(c(table.xy[:, 0]), c(table.xy[:, 1]), c(table.heading),
-                        c(np.cos(table.heading)), c(np.sin(table.heading)), c(table.s),
-                        c(table.kint), c(key), c(key_off), c(table.lane_start, np.int64),
+    return LaneGeometry(pt, c(key), c(key_off), c(table.lane_start, np.int64),
                         c(table.lane_length), c(bucket, np.int64), bucket_start)
 
 
@@ -94,11 +95,11 @@ def interval(g, lane, s):  # pragma: no cover - compiled
 def arc_point(g, i, u, d):  # pragma: no cover - compiled
     """(x, y, heading) ``u`` metres along the arc of interval ``i`` and ``d`` to its left
     (``geometry.arc_advance`` plus the lateral offset, numpy's ``sinc`` included)."""
-    theta = g.heading[i]
-    kappa = g.kint[i]
+    theta = g.pt[i, HEADING]
+    kappa = g.pt[i, KINT]
     if kappa == 0.0:     # a straight interval: the same bits without the trig calls
-        return (g.x[i] + u * g.cos_h[i] + d * -g.sin_h[i],
-                g.y[i] + u * g.sin_h[i] + d * g.cos_h[i], theta)
+        return (g.pt[i, X] + u * g.pt[i, COS_H] + d * -g.pt[i, SIN_H],
+                g.pt[i, Y] + u * g.pt[i, SIN_H] + d * g.pt[i, COS_H], theta)
     phi = kappa * u
     xs = phi / (2.0 * math.pi)
     y = math.pi * xs
@@ -107,8 +108,8 @@ def arc_point(g, i, u, d):  # pragma: no cover - compiled
     chord = u * (math.sin(y) / y)
     mid = theta + 0.5 * phi
     th = theta + phi
-    px = g.x[i] + chord * math.cos(mid)
-    py = g.y[i] + chord * math.sin(mid)
+    px = g.pt[i, X] + chord * math.cos(mid)
+    py = g.pt[i, Y] + chord * math.sin(mid)
     if d == 0.0:
         return px, py, th
     return px + d * -math.sin(th), py + d * math.cos(th), th
@@ -117,10 +118,10 @@ def arc_point(g, i, u, d):  # pragma: no cover - compiled
 @njit(cache=True, nogil=True)
 def arc_local(g, i, qx, qy):  # pragma: no cover - compiled
     """Exact (u along, d left) of point q relative to the arc of interval ``i``."""
-    rx = qx - g.x[i]
-    ry = qy - g.y[i]
-    kappa = g.kint[i]
-    c, s = g.cos_h[i], g.sin_h[i]
+    rx = qx - g.pt[i, X]
+    ry = qy - g.pt[i, Y]
+    kappa = g.pt[i, KINT]
+    c, s = g.pt[i, COS_H], g.pt[i, SIN_H]
     a = rx * c + ry * s
     b = -rx * s + ry * c
     if kappa == 0.0:     # exactly what the general formulas give for kappa = 0
@@ -140,7 +141,7 @@ def _finish(g, lane, i, qx, qy):  # pragma: no cover - compiled
     lo = g.lane_start[lane]
     hi = g.lane_start[lane + 1] - 2
     u, d = arc_local(g, i, qx, qy)
-    ds = g.s[i + 1] - g.s[i]
+    ds = g.pt[i + 1, S] - g.pt[i, S]
     step = 0
     if u < 0 and i > lo:
         step = -1
@@ -149,7 +150,7 @@ def _finish(g, lane, i, qx, qy):  # pragma: no cover - compiled
     if step != 0:
         i = i + step
         u, d = arc_local(g, i, qx, qy)
-    return g.s[i] + u, d
+    return g.pt[i, S] + u, d
 
 
 @njit(cache=True, nogil=True)
@@ -158,7 +159,7 @@ def project_one(g, lane, qx, qy, s_guess):  # pragma: no cover - compiled
     one step along the local arc from the guess, then the exact local solve)."""
     i0 = interval(g, lane, s_guess)
     u, _ = arc_local(g, i0, qx, qy)
-    i1 = interval(g, lane, g.s[i0] + u)
+    i1 = interval(g, lane, g.pt[i0, S] + u)
     return _finish(g, lane, i1, qx, qy)
 
 
@@ -169,7 +170,7 @@ def project_far(g, lane, qx, qy, s_guess):  # pragma: no cover - compiled
     i = interval(g, lane, s_guess)
     for _ in range(8):
         u, _ = arc_local(g, i, qx, qy)
-        j = interval(g, lane, g.s[i] + u)
+        j = interval(g, lane, g.pt[i, S] + u)
         if j == i:
             break
         i = j
@@ -177,10 +178,16 @@ def project_far(g, lane, qx, qy, s_guess):  # pragma: no cover - compiled
 
 
 @njit(cache=True, nogil=True)
+def curvature(g, lane, s):  # pragma: no cover - compiled
+    """Curvature of the interval holding station ``s`` of ``lane`` [1/m]."""
+    return g.pt[interval(g, lane, s), KINT]
+
+
+@njit(cache=True, nogil=True)
 def lane_point(g, lane, s, d):  # pragma: no cover - compiled
     """World (x, y) of station ``s`` and left offset ``d`` on ``lane``."""
     i = interval(g, lane, s)
-    x, y, _ = arc_point(g, i, s - g.s[i], d)
+    x, y, _ = arc_point(g, i, s - g.pt[i, S], d)
     return x, y
 
 
@@ -220,14 +227,14 @@ def positions(g, lane, s, d, x_out, y_out):  # pragma: no cover - compiled
     """World points at stations ``s`` and left offsets ``d`` (``LaneTable.positions``)."""
     for k in range(len(lane)):
         i = interval(g, lane[k], s[k])
-        x_out[k], y_out[k], _ = arc_point(g, i, s[k] - g.s[i], d[k])
+        x_out[k], y_out[k], _ = arc_point(g, i, s[k] - g.pt[i, S], d[k])
 
 
 @njit(cache=True, nogil=True)
 def curvatures(g, lane, s, out):  # pragma: no cover - compiled
     """Curvature of the interval holding each station (``LaneTable.curvatures``)."""
     for k in range(len(lane)):
-        out[k] = g.kint[interval(g, lane[k], s[k])]
+        out[k] = curvature(g, lane[k], s[k])
 
 
 # --------------------------------------------------------------------------- obstacles

@@ -18,7 +18,7 @@ from agents import controllers, idm
 from agents.controllers import pure_pursuit_steer_one
 from agents.idm import idm_acceleration_one
 from simulator.map import lane_kernels
-from simulator.map.lane_kernels import interval, lane_point, obstacle_gap, station_on
+from simulator.map.lane_kernels import curvature, lane_point, obstacle_gap, station_on
 from simulator.traffic.kernel_cache import track_dependencies
 
 # These kernels compile in functions of other modules: their cache depends on them too.
@@ -130,7 +130,7 @@ def desired_speed(g, speed_limit, curve_speed, lane, s, next_lane, factor, wande
         best = np.inf
         for k in range(len(lookahead_m)):
             ahead = min(s[i] + lookahead_m[k], length)
-            kappa = abs(g.kint[interval(g, ln, ahead)])
+            kappa = abs(curvature(g, ln, ahead))
             v2 = lat_accel / max(kappa, 1e-6) + two_b * (ahead - s[i])
             best = min(best, v2)
         v0 = min(v0, np.sqrt(best))
