@@ -205,3 +205,57 @@ def place_vehicles(rng: np.random.Generator, lanes: SpawnLanes, candidate_lanes:
         occ_len = np.insert(occ_len, at, length)
         max_len = max(max_len, length)
     return out
+
+
+def respawn_at_entries(lanes: SpawnLanes, vehicles: np.ndarray, entry: np.ndarray,
+                       entry_lane: np.ndarray, entry_s: np.ndarray, entry_xy: np.ndarray,
+                       vehicle_length_m: np.ndarray, speed_factor: np.ndarray,
+                       comfort_decel_mps2: np.ndarray, min_gap_m: float, x: np.ndarray,
+                       y: np.ndarray, active: np.ndarray, ego_xy: np.ndarray,
+                       ego_clearance_m: float) -> Placed:
+    """Parked vehicles re-entering at entry lanes, each where its entry's start is free.
+
+    In order, vehicle ``vehicles[j]`` tries entry ``entry[j]`` (the caller draws these,
+    e.g. ``rng.integers(len(entry_lane), size=len(vehicles))``) at station ``entry_s[j]``
+    and its spawn speed ``v`` there; it enters unless the entry point ``entry_xy`` is within
+    ``ego_clearance_m`` of the ego, or an active vehicle, or one that entered before it in
+    this call, has its centre within ``min_gap_m + L + 2 v`` of it. The same decisions as
+    testing the vehicles one by one, with the tests against the traffic as one matrix.
+
+    Args:
+        lanes: lane facts (spawn speeds). vehicles: (m,) the parked vehicles, in order.
+        entry: (m,) index into the entries per vehicle. entry_lane, entry_xy: per entry,
+            its lane and the point (E, 2) where cars enter [m]. entry_s: (m,) station of
+            each vehicle's entry point [m].
+        vehicle_length_m, speed_factor, comfort_decel_mps2: per vehicle of the world, (n,).
+        min_gap_m: free road beyond the car's length and two seconds at its speed [m].
+        x, y, active: every vehicle's position [m] and whether it is on the map.
+        ego_xy, ego_clearance_m: no entry within this distance of the ego [m].
+
+    Returns:
+        ``Placed`` per vehicle of ``vehicles``: its lane (-1: stays parked), station, speed.
+    """
+    vehicles = np.asarray(vehicles, np.int64)
+    m = len(vehicles)
+    out = Placed(np.full(m, -1, np.int64), np.full(m, np.nan), np.zeros(m))
+    if m == 0:
+        return out
+    lane = np.asarray(entry_lane, np.int64)[entry]
+    pts = np.asarray(entry_xy, float)[entry]
+    v = spawn_speeds(lanes, lane, entry_s, speed_factor[vehicles],
+                     comfort_decel_mps2[vehicles])
+    need = min_gap_m + vehicle_length_m[vehicles] + 2.0 * v
+    free = np.hypot(pts[:, 0] - ego_xy[0], pts[:, 1] - ego_xy[1]) >= ego_clearance_m
+    act = np.flatnonzero(active)
+    dx = x[act][None, :] - pts[:, 0:1]
+    dy = y[act][None, :] - pts[:, 1:2]
+    free &= ~(dx * dx + dy * dy < (need * need)[:, None]).any(axis=1)
+    # Vehicles entering in this call block the ones after them (a short loop: few enter).
+    entered: list[int] = []
+    for j in np.flatnonzero(free):
+        ex, ey = pts[entered, 0] - pts[j, 0], pts[entered, 1] - pts[j, 1]
+        if np.any(ex * ex + ey * ey < need[j] * need[j]):
+            continue
+        entered.append(int(j))
+        out.lane[j], out.s_m[j], out.speed_mps[j] = lane[j], entry_s[j], v[j]
+    return out

@@ -10,7 +10,12 @@ import pytest
 from scenarios import BUNDLED_DIR, load
 from simulator.map.build import build_hdmap
 from simulator.map.lane_arrays import LaneArrays
-from simulator.traffic.placement import SpawnLanes, place_vehicles, spawn_speeds
+from simulator.traffic.placement import (
+    SpawnLanes,
+    place_vehicles,
+    respawn_at_entries,
+    spawn_speeds,
+)
 
 CAR_M = 4.0
 
@@ -135,3 +140,54 @@ def test_a_thousand_cars_on_the_highway_ring_take_well_under_a_second() -> None:
     # Neighbours on a lane keep at least the smaller of their two needs.
     need = 15.0 + 1.5 * np.minimum(v[1:], v[:-1]) + 4.6
     assert np.all(np.diff(s)[same] >= need[same] - 1e-9)
+
+
+def _respawn_loop(lanes, vehicles, entry, entry_lane, entry_s, entry_xy, length, factor,
+                  comfort, min_gap, x, y, active, ego_xy, clearance):
+    """The one-by-one reference: each vehicle tested against the traffic and the ones
+    that entered before it."""
+    act, x, y = active.copy(), x.copy(), y.copy()
+    out = {}
+    for j, i in enumerate(vehicles):
+        k = entry[j]
+        lane = int(entry_lane[k])
+        v = spawn_speeds(lanes, np.array([lane]), np.array([entry_s[j]]), factor[i],
+                         comfort[i])[0]
+        need = min_gap + length[i] + 2.0 * v
+        ex, ey = entry_xy[k]
+        if np.hypot(ex - ego_xy[0], ey - ego_xy[1]) < clearance:
+            continue
+        dx, dy = x - ex, y - ey
+        if np.any(act & (dx * dx + dy * dy < need * need)):
+            continue
+        out[j] = (lane, entry_s[j], v)
+        act[i] = True
+        x[i], y[i] = ex, ey
+    return out
+
+
+def test_respawns_match_testing_the_vehicles_one_by_one() -> None:
+    rng = np.random.default_rng(5)
+    lanes = _lanes((100.0, 100.0, 100.0, 100.0), limit_mps=10.0, stop_line=True)
+    entry_lane = np.array([0, 1, 2, 3])
+    entry_xy = np.array([[0.0, 0.0], [0.0, 3.5], [60.0, 0.0], [60.0, 3.5]])
+    entered = 0
+    for _ in range(200):
+        n = 30
+        length = rng.uniform(3.5, 6.0, n)
+        factor, comfort = rng.uniform(0.8, 1.2, n), rng.uniform(1.5, 3.0, n)
+        active = rng.random(n) < 0.2
+        x, y = rng.uniform(-150, 250, n), rng.uniform(-5, 8, n)
+        parked = np.flatnonzero(~active)
+        entry = rng.integers(4, size=len(parked))
+        entry_s = length[parked] / 2 + 0.5
+        ego_xy = rng.uniform(-20, 80, 2)
+        args = (lanes, parked, entry, entry_lane, entry_s, entry_xy, length, factor, comfort,
+                4.0, x, y, active, ego_xy, 15.0)
+        out = respawn_at_entries(*args)
+        ref = _respawn_loop(*args)
+        assert set(np.flatnonzero(out.lane >= 0)) == set(ref)
+        for j, (lane, s, v) in ref.items():
+            assert (out.lane[j], out.s_m[j], out.speed_mps[j]) == (lane, s, v)
+        entered += len(ref)
+    assert 100 < entered < 200 * 4      # some enter, the same entry blocks some
