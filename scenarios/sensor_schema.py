@@ -91,6 +91,10 @@ class LidarNoise(_Strict):
 
 class LidarConfig(_SensorBase):
     type: Literal["lidar"]
+    # On the roof: from inside the body every beam would first hit the ego itself (such
+    # returns are dropped), so the generic 1.5 m default would see almost nothing.
+    mount: Mount = Field(Mount(position=(0.0, 0.0, 1.9)),
+                         description="Default: on the roof, 1.9 m above the ground.")
     preset: LidarPreset | None = None
     channels: int | None = Field(None, ge=1, le=256)
     vertical_fov_deg: tuple[_Elevation, _Elevation] | None = Field(

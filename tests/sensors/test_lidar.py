@@ -16,7 +16,7 @@ from tests.fakes import FakeWorld
 from viz.lidar_preview import lidar_bev_image
 
 ALPHA = 0.002          # LidarConfig's default atmospheric_attenuation_per_m
-MOUNT_Z = 1.5          # default mount height; the ego stands at the origin
+MOUNT_Z = 1.9          # default lidar mount height (roof); the ego stands at the origin
 
 
 def _lidar(noise: LidarNoise | None = None, seed: int = 0, preset: str = "vlp16",
@@ -399,3 +399,26 @@ def test_bev_preview_draws_the_wall_in_front():
     assert img[row - 1:row + 1, 350:450].any()       # wall points
     assert img[400, 400].tolist() == [255, 255, 255]  # ego marker
     assert not img[308:312, 508:512].any()           # behind the wall, between 20/30 m rings
+
+
+def test_default_mount_sits_on_the_roof_and_sees_past_the_ego():
+    """A lidar declared without a mount stands above the car's roof (1.9 m > 1.5 m), so its
+    beams leave the ego body and the ground around the car returns (from inside the body
+    every beam first hit the ego and was dropped)."""
+    from scenarios import parse_scenario
+    from sensors import Rig
+    from simulator.world import World
+
+    text = """
+    map: {roads: [{id: r, segments: [{type: straight, length_m: 200}]}]}
+    ego: {start: {lane: r/fwd/0, s_m: 50}, speed_mps: 0}
+    traffic: {count: 0}
+    sensors: [{name: top, type: lidar, preset: vlp16, noise: null}]
+    """
+    sc = parse_scenario(text)
+    assert sc.sensors[0].mount.position == (0.0, 0.0, 1.9)
+    assert sc.sensors[0].mount.position[2] > sc.ego.vehicle.height_m
+    with World(sc) as w:
+        m = Rig(list(sc.sensors), w.sensor_seed_seq).capture(w, 0.0)["top"]
+    assert len(m.data["points"]) > 5000
+    assert (m.gt["instance_id"] != w.ego_instance_id).all()
