@@ -18,7 +18,6 @@ NPC drivers (1, i), the sensors (2, name), the colours (3, i) and the spawns (4)
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 
 import numpy as np
 
@@ -28,6 +27,7 @@ from simulator.map.build import build_hdmap
 from simulator.map.lane_arrays import LaneArrays
 from simulator.map.route import plan_lane_route, plan_route
 from simulator.pose import Pose
+from simulator.scene.collision_monitor import Collision, CollisionMonitor
 from simulator.scene.collisions import CollisionWorld
 from simulator.scene.layout import STATIC_ID_BASE, build_static_scene
 from simulator.scene.mirror import SceneMirror
@@ -60,23 +60,9 @@ log = logging.getLogger(__name__)
 EGO = 0
 MOBIL_PERIOD_S = 1.0
 HISTORY_S = 2.0  # how far back ego_pose(t) reaches (rolling-shutter sweeps, motion blur)
-_LANE_CORRIDOR_M = 3.0  # cars farther than this from their lane's centre test all props
 _PARK_X = 1.0e5  # inactive vehicles wait far outside the map
 _PALETTE = ((200, 200, 205), (30, 30, 35), (150, 155, 160), (20, 60, 140), (120, 20, 25),
             (240, 240, 240), (60, 90, 60), (170, 140, 90), (90, 40, 110), (220, 150, 30))
-
-
-@dataclass(frozen=True)
-class Collision:
-    """A new contact. ``vehicle_a`` is a vehicle index; the other party is vehicle
-    ``vehicle_b`` or prop ``prop`` (the other is -1). Names are for output files."""
-
-    time_s: float
-    actor_a: str
-    actor_b: str
-    vehicle_a: int = -1
-    vehicle_b: int = -1
-    prop: int = -1
 
 
 class World:
@@ -123,7 +109,9 @@ class World:
                  for s in self.specs]
         self.collision_world = CollisionWorld(
             hulls, [(p.center_xy, p.size, p.yaw) for p in self.props])
-        self._lane_props = self._props_near_lanes()
+        self.collision_monitor = CollisionMonitor(
+            self.collision_world, [ln.centerline for ln in self.hdmap.lanes],
+            self.vehicle_names, [p.name for p in self.props])
         self.signals = SignalTable(self.hdmap.lanes, {x.id: x.signal
                                                       for x in scenario.map.intersections})
         self.spawner = Spawner(self.lanes, self.params.length_m, scenario.traffic)
@@ -205,7 +193,7 @@ class World:
         self.lane_change_count = 0
         self._decisions = 0
         self.collisions: list[Collision] = []
-        self._touching: set[tuple] = set()
+        self.collision_monitor.reset()
         self._since_check_m = np.inf
         self._mirror_step = -1
         self.history = PoseHistory(capacity=int(round(HISTORY_S / self.dt_s)) + 2)
@@ -226,23 +214,6 @@ class World:
             self.materials.set(int(iid), SEMANTIC_CLASSES["vehicle"],
                                MaterialInfo(tuple(color), paint.lidar_reflectivity,
                                             paint.gnss_reflectivity))
-
-    def _props_near_lanes(self) -> np.ndarray:
-        """Per lane, the props a car within ``_LANE_CORRIDOR_M`` of its centreline could
-        touch, as a (lanes, K) index table padded with -1."""
-        cw = self.collision_world
-        reach = _LANE_CORRIDOR_M + float(cw.vehicle_radius.max()) + 0.5
-        rows = []
-        for lane in self.hdmap.lanes:
-            if not len(cw.prop_xy):
-                rows.append(np.zeros(0, np.int64))
-                continue
-            d = np.hypot(*(lane.centerline[:, None, :] - cw.prop_xy[None, :, :]).T)
-            rows.append(np.flatnonzero((d - cw.prop_radius[:, None]).min(axis=1) < reach))
-        table = np.full((len(rows), max([len(r) for r in rows] + [1])), -1, np.int64)
-        for k, r in enumerate(rows):
-            table[k, :len(r)] = r
-        return table
 
     def _place(self, pl: Placement) -> None:
         i, lane = pl.vehicle, pl.lane
@@ -447,38 +418,16 @@ class World:
         self.steer_cmd[inactive] = 0.0
 
     def _check_collisions(self) -> None:
-        """Broad phase in numpy (bounding circles); pybullet's narrow phase where they
-        overlap. New touching pairs are recorded as collisions."""
-        st = self.state
+        """Record the contacts that began since the last check; flag who crashed."""
         self._since_check_m = 0.0
-        tr = self.traffic
-        # Cars stay within a few metres of their lane: test only the props near it; the
-        # rare car far off its lane tests every prop.
-        props = self._lane_props[np.maximum(tr.lane, 0)]
-        off_lane = tr.active & ((np.abs(tr.d) > _LANE_CORRIDOR_M) | (tr.lane < 0))
-        n_props = len(self.props)
-        if off_lane.any() and n_props:
-            wide = np.full((len(props), max(n_props, props.shape[1])), -1, np.int64)
-            wide[:, :props.shape[1]] = props
-            wide[off_lane] = -1
-            wide[off_lane, :n_props] = np.arange(n_props)
-            props = wide
-        near = self.collision_world.candidates(st.x, st.y, st.yaw, tr.active, props)
-        self.collision_world.sync(st.x, st.y, st.yaw, near)   # also parks stale bodies
-        pairs = self.collision_world.contacts() if near.any() else set()
-        for pair in sorted(pairs - self._touching):  # sets have no stable order
-            a = pair[1]
-            if pair[2] == "vehicle":
-                c = Collision(round(self.time_s, 6), self.vehicle_names[a],
-                              self.vehicle_names[pair[3]], a, pair[3], -1)
-                tr.crashed[pair[3]] = True
-            else:
-                c = Collision(round(self.time_s, 6), self.vehicle_names[a],
-                              self.props[pair[3]].name, a, -1, pair[3])
-            tr.crashed[a] = True
+        st, tr = self.state, self.traffic
+        for c in self.collision_monitor.check(self.time_s, st.x, st.y, st.yaw, tr.active,
+                                              tr.lane, tr.d):
+            tr.crashed[c.vehicle_a] = True
+            if c.vehicle_b >= 0:
+                tr.crashed[c.vehicle_b] = True
             self.collisions.append(c)
             log.info("collision at t=%.2f s: %s - %s", self.time_s, c.actor_a, c.actor_b)
-        self._touching = pairs
 
     # ------------------------------------------------------------------ queries
     def _record_history(self) -> None:

@@ -73,7 +73,7 @@ def test_car_far_off_its_lane_still_hits_props() -> None:
     traffic: {count: 0}
     """
     with World(parse_scenario(text)) as w:
-        assert (w._lane_props < 0).all()          # the box is far from every lane
+        assert (w.collision_monitor.lane_props < 0).all()   # the box is far from every lane
         for _ in range(1500):
             w.step(EgoControl(accel_mps2=0.0, steer_rad=-0.1))   # curve right, off road
             if w.collisions:
