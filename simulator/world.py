@@ -176,7 +176,7 @@ class World:
         self.steer_cmd = np.zeros(n)
         self.spawner.reset()
         start = self._ego_route
-        self._place(Placement(EGO, start.lanes[0], start.start_s, sc.ego.speed_mps))
+        self._place([Placement(EGO, start.lanes[0], start.start_s, sc.ego.speed_mps)])
         placements = self.spawner.initial(self.rng, int(self.traffic.lane[EGO]),
                                           float(self.traffic.s[EGO]),
                                           np.array([self.state.x[EGO], self.state.y[EGO]]),
@@ -184,9 +184,8 @@ class World:
                                           self.drivers.comfort_decel_mps2)
         placed = np.zeros(n, bool)
         placed[EGO] = True
-        for pl in placements:
-            self._place(pl)
-            placed[pl.vehicle] = True
+        self._place(placements)
+        placed[[pl.vehicle for pl in placements]] = True
         for i in np.flatnonzero(~placed):
             self._park(int(i))
         self.distance_m = np.zeros(n)
@@ -215,19 +214,27 @@ class World:
                                MaterialInfo(tuple(color), paint.lidar_reflectivity,
                                             paint.gnss_reflectivity))
 
-    def _place(self, pl: Placement) -> None:
-        i, lane = pl.vehicle, pl.lane
+    def _place(self, placements: list[Placement]) -> None:
+        """Put vehicles at lane stations, driving along the lane at their speeds."""
+        if not placements:
+            return
+        idx = np.array([p.vehicle for p in placements], np.int64)
+        lane = np.array([p.lane for p in placements], np.int64)
+        s = np.array([p.s_m for p in placements], float)
+        x, y = self.lanes.positions(lane, s)
+        yaw = self.lanes.headings(lane, s)
         tr = self.traffic
-        x, y = self.lanes.positions(np.array([lane]), np.array([pl.s_m]))
-        yaw = float(self.lanes.headings(np.array([lane]), np.array([pl.s_m]))[0])
-        self.state.set(i, float(x[0]), float(y[0]), yaw, float(pl.speed_mps))
-        tr.lane[i], tr.s[i], tr.d[i] = lane, pl.s_m, 0.0
-        tr.prev_lane[i] = NO_LANE
-        tr.active[i] = True
-        tr.crashed[i] = False
-        tr.change_cooldown_s[i] = 0.0
-        tr.next_lane[i] = self.tracker.choose_next(i, lane)
-        self.reaction.reset(np.array([i]), 0.0)
+        for k, pl in enumerate(placements):
+            self.state.set(pl.vehicle, float(x[k]), float(y[k]), float(yaw[k]),
+                           float(pl.speed_mps))
+        tr.lane[idx], tr.s[idx], tr.d[idx] = lane, s, 0.0
+        tr.prev_lane[idx] = NO_LANE
+        tr.active[idx] = True
+        tr.crashed[idx] = False
+        tr.change_cooldown_s[idx] = 0.0
+        for pl in placements:
+            tr.next_lane[pl.vehicle] = self.tracker.choose_next(pl.vehicle, pl.lane)
+        self.reaction.reset(idx, 0.0)
 
     def _park(self, i: int) -> None:
         self.state.set(i, _PARK_X + 30.0 * i, 0.0, 0.0, 0.0)
@@ -347,10 +354,9 @@ class World:
         parked = np.flatnonzero(~tr.active)
         if len(parked):
             ego_xy = np.array([st.x[EGO], st.y[EGO]])
-            for pl in self.spawner.respawns(self.time_s, self.rng, parked, tr.active, st.x,
-                                            st.y, ego_xy, self.drivers.desired_speed_factor,
-                                            self.drivers.comfort_decel_mps2):
-                self._place(pl)
+            self._place(self.spawner.respawns(self.time_s, self.rng, parked, tr.active, st.x,
+                                              st.y, ego_xy, self.drivers.desired_speed_factor,
+                                              self.drivers.comfort_decel_mps2))
         self.tracker.route_stops(tr, self.params.length_m, self.routed)
 
     def _apply_meta_actions(self) -> None:

@@ -31,7 +31,7 @@ def _world(oncoming: bool) -> World:
     hd = w.hdmap
     if oncoming:
         lane = hd.lane_index("x/east/in/0")
-        w._place(Placement(1, lane, 55.0, 12.0))
+        w._place([Placement(1, lane, 55.0, 12.0)])
         w.traffic.next_lane[1] = hd.lane_index("x/east/in/0->west/out/0")
     else:
         w._park(1)
@@ -91,8 +91,8 @@ def test_car_in_a_connectors_shared_start_follows_the_car_past_the_split() -> No
     hd, la = w.hdmap, w.lanes
     turn = hd.lane_index("x/north/in/0->east/out/0")
     split = la.split_s[turn]
-    w._place(Placement(1, turn, split + 3.0, 2.0))      # past the split
-    w._place(Placement(2, turn, split - 4.0, 4.0))      # still in the shared start
+    w._place([Placement(1, turn, split + 3.0, 2.0)])      # past the split
+    w._place([Placement(2, turn, split - 4.0, 4.0)])      # still in the shared start
     w.traffic.find_leaders()
     assert w.traffic.leader[2] == 1
     expected = 7.0 - w.params.length_m[1]            # centre distance minus two half cars
