@@ -170,6 +170,7 @@ class World:
         self._mobil_allowed[EGO] = sc.ego.destination is None
         self.direct = np.zeros(n, bool)      # driven by DirectControl this step
         self.meta = np.zeros(n, bool)        # driven by MetaAction this step
+        self._external = True                # False: nobody was driven from outside last step
         self._meta_actions: dict[int, MetaAction] = {}
         self.meta_speed_mps = np.full(n, np.nan)
         self.accel_cmd = np.zeros(n)
@@ -313,17 +314,20 @@ class World:
                 autopilot), resuming from its last decision.
         """
         ctl = normalise_controls(controls, self.vehicle_names)
-        direct = np.zeros(self.n_vehicles, bool)
-        meta = np.zeros(self.n_vehicles, bool)
-        for i, c in ctl.items():
-            (direct if isinstance(c, DirectControl) else meta)[i] = True
-        # A hand-over (driver <-> outside, or between kinds): no stale integral or derivative.
-        changed = (direct != self.direct) | (meta != self.meta)
-        if changed.any():
-            self.speed_pid.reset(np.flatnonzero(changed))
-            self.meta_speed_mps[changed & ~meta] = np.nan
-        self.direct, self.meta = direct, meta
-        self._meta_actions = {i: c for i, c in ctl.items() if isinstance(c, MetaAction)}
+        if ctl or self._external:   # nobody driven from outside, now or before: nothing to do
+            direct = np.zeros(self.n_vehicles, bool)
+            meta = np.zeros(self.n_vehicles, bool)
+            for i, c in ctl.items():
+                (direct if isinstance(c, DirectControl) else meta)[i] = True
+            # A hand-over (driver <-> outside, or between kinds): no stale integral or
+            # derivative.
+            changed = (direct != self.direct) | (meta != self.meta)
+            if changed.any():
+                self.speed_pid.reset(np.flatnonzero(changed))
+                self.meta_speed_mps[changed & ~meta] = np.nan
+            self.direct, self.meta = direct, meta
+            self._meta_actions = {i: c for i, c in ctl.items() if isinstance(c, MetaAction)}
+            self._external = bool(ctl)
         if self.step_index % self.control_every == 0:
             self._decide()
         for i, c in ctl.items():

@@ -57,10 +57,7 @@ class LaneTracker:
             Indices of the vehicles at the end of a dead-end lane, leaving the map.
         """
         la = self.lanes
-        act = np.flatnonzero(tr.active)
-        if len(act):
-            s, d = la.project(tr.lane[act], x[act], y[act], tr.s[act])
-            tr.s[act], tr.d[act] = s, d
+        la.project_active(tr.lane, x, y, tr.s, tr.d, tr.active)
         off = direct & tr.active & (np.abs(tr.d) > la.width_m[np.maximum(tr.lane, 0)])
         for i in np.flatnonzero(off):
             self._relocate(tr, int(i), x, y, yaw)

@@ -15,7 +15,12 @@ import numpy as np
 from scenarios.schema import Traffic
 from simulator.errors import WorldError
 from simulator.map.lane_arrays import LaneArrays
-from simulator.traffic.placement import SpawnLanes, place_vehicles, spawn_speeds
+from simulator.traffic.placement import (
+    SpawnLanes,
+    place_vehicles,
+    respawn_at_entries,
+    spawn_speeds,
+)
 
 log = logging.getLogger(__name__)
 
@@ -104,24 +109,13 @@ class Spawner:
         if not len(parked) or not len(entries) or time_s < self.next_respawn_s:
             return []
         self.next_respawn_s = time_s + RESPAWN_PERIOD_S
-        cfg = self.cfg
-        act = active.copy()
-        x, y = x.copy(), y.copy()   # where this call's placements stand
-        out = []
-        for i in parked:
-            k = int(rng.integers(len(entries)))
-            lane = int(entries[k])
-            s = self.length_m[i] / 2 + 0.5
-            v = self.spawn_speed(lane, s, speed_factor[i], comfort_decel_mps2[i])
-            need = cfg.min_spawn_gap_m + self.length_m[i] + 2.0 * v
-            ex, ey = self.entry_xy[k]
-            if np.hypot(ex - ego_xy[0], ey - ego_xy[1]) < cfg.ego_clearance_m:
-                continue
-            # Physical clearance (a car changing lanes near the entry counts too).
-            dx, dy = x - ex, y - ey
-            if np.any(act & (dx * dx + dy * dy < need * need)):
-                continue
-            out.append(Placement(int(i), lane, float(s), v))
-            act[i] = True
-            x[i], y[i] = ex, ey
+        # One draw per parked NPC, as before: the same entries, the same decisions.
+        entry = np.array([int(rng.integers(len(entries))) for _ in parked], np.int64)
+        got = respawn_at_entries(self._facts, parked, entry, entries,
+                                 self.length_m[parked] / 2 + 0.5, self.entry_xy,
+                                 self.length_m, speed_factor, comfort_decel_mps2,
+                                 self.cfg.min_spawn_gap_m, x, y, active, ego_xy,
+                                 self.cfg.ego_clearance_m)
+        out = [Placement(int(parked[j]), int(got.lane[j]), float(got.s_m[j]),
+                         float(got.speed_mps[j])) for j in np.flatnonzero(got.lane >= 0)]
         return out
