@@ -51,6 +51,18 @@ def _box_pair_overlap(xa, ya, yawa, ax, ay, xb, yb, yawb, bx, by):  # pragma: no
 
 
 @njit(cache=True, nogil=True)
+def _touches_prop(i, k, x, y, yaw, radius, half, prop_x, prop_y, prop_yaw, prop_r,
+                  prop_half):  # pragma: no cover - compiled
+    """Car i and prop k: bounding circles overlap and so do their boxes."""
+    px = x[i] - prop_x[k]
+    py = y[i] - prop_y[k]
+    reach = radius[i] + prop_r[k]
+    return px * px + py * py < reach * reach and _box_pair_overlap(
+        x[i], y[i], yaw[i], half[i, 0], half[i, 1],
+        prop_x[k], prop_y[k], prop_yaw[k], prop_half[k, 0], prop_half[k, 1])
+
+
+@njit(cache=True, nogil=True)
 def _candidates(x, y, yaw, active, radius, half, prop_x, prop_y, prop_yaw, prop_r, prop_half,
                 nearby_props, near):  # pragma: no cover - compiled
     """``CollisionWorld.candidates``' broad phase as loops: circles, then the box test."""
@@ -80,12 +92,8 @@ def _candidates(x, y, yaw, active, radius, half, prop_x, prop_y, prop_yaw, prop_
             k = nearby_props[i, c]
             if k < 0:
                 continue
-            px = x[i] - prop_x[k]
-            py = y[i] - prop_y[k]
-            reach = radius[i] + prop_r[k]
-            if px * px + py * py < reach * reach and _box_pair_overlap(
-                    x[i], y[i], yaw[i], half[i, 0], half[i, 1],
-                    prop_x[k], prop_y[k], prop_yaw[k], prop_half[k, 0], prop_half[k, 1]):
+            if _touches_prop(i, k, x, y, yaw, radius, half, prop_x, prop_y, prop_yaw,
+                             prop_r, prop_half):
                 near[i] = True
                 break
 
@@ -108,12 +116,8 @@ def _candidates_on_lanes(x, y, yaw, active, lane, d, lane_props, corridor_m, rad
             k = c if off else lane_props[row, c]
             if k < 0:
                 continue
-            px = x[i] - prop_x[k]
-            py = y[i] - prop_y[k]
-            reach = radius[i] + prop_r[k]
-            if px * px + py * py < reach * reach and _box_pair_overlap(
-                    x[i], y[i], yaw[i], half[i, 0], half[i, 1],
-                    prop_x[k], prop_y[k], prop_yaw[k], prop_half[k, 0], prop_half[k, 1]):
+            if _touches_prop(i, k, x, y, yaw, radius, half, prop_x, prop_y, prop_yaw,
+                             prop_r, prop_half):
                 near[i] = True
                 break
 
