@@ -34,7 +34,6 @@ from simulator.scene.mirror import SceneMirror
 from simulator.scene.objects import ObjectBox
 from simulator.scene.semantics import SEMANTIC_CLASSES, MaterialInfo
 from simulator.seeds import (
-    COLOR_KEY,
     LAYOUT_KEY,
     NPC_KEY,
     SPAWN_KEY,
@@ -52,6 +51,7 @@ from simulator.traffic.spawn import Placement, Spawner
 from simulator.vehicles import dynamics
 from simulator.vehicles import mesh as car_mesh
 from simulator.vehicles.history import PoseHistory
+from simulator.vehicles.paint import vehicle_colors
 
 __all__ = ["Collision", "DirectControl", "EgoControl", "MetaAction", "World", "STATIC_ID_BASE"]
 
@@ -61,8 +61,6 @@ EGO = 0
 MOBIL_PERIOD_S = 1.0
 HISTORY_S = 2.0  # how far back ego_pose(t) reaches (rolling-shutter sweeps, motion blur)
 _PARK_X = 1.0e5  # inactive vehicles wait far outside the map
-_PALETTE = ((200, 200, 205), (30, 30, 35), (150, 155, 160), (20, 60, 140), (120, 20, 25),
-            (240, 240, 240), (60, 90, 60), (170, 140, 90), (90, 40, 110), (220, 150, 30))
 
 
 class World:
@@ -155,6 +153,7 @@ class World:
                             self.params.max_decel_mps2, self.dt_s * self.control_every)
         self.drivers, self.driver_params = drv.arrays, drv.params
         self.reaction, self.wander, self.speed_pid = drv.reaction, drv.wander, drv.speed_pid
+        self.driver_models = drv
         self.traffic = TrafficLogic(self.lanes, self.drivers, self.params.wheelbase_m,
                                     self.params.length_m)
         self.signals.update(0.0)
@@ -202,12 +201,7 @@ class World:
 
     def _set_colors(self, root: np.random.SeedSequence) -> None:
         """Vehicle colours from their own streams (3, i): they never shift a driver's draws."""
-        sc = self.scenario
-        colors = [sc.ego.vehicle.color_rgb or _PALETTE[0]]
-        for i in range(self.n_vehicles - 1):
-            c = sc.traffic.vehicle.color_rgb
-            pick = int(np.random.default_rng(child(root, COLOR_KEY, i)).integers(len(_PALETTE)))
-            colors.append(c if c is not None else _PALETTE[pick])
+        colors = vehicle_colors(self.scenario, self.n_vehicles, root)
         self.vehicle_colors = colors
         paint = self._material_info["car_paint"]
         for iid, color in zip(self.vehicle_ids, colors):
@@ -409,19 +403,8 @@ class World:
             self.tracker.after_lane_change(tr, movers)
             tr.find_leaders()       # movers follow their new leader from now on
             acc = tr.accelerations(speed, v0, stops)
-        # Human reaction delay applies to following the car ahead; stop lines, lights and
-        # give-way points are seen long in advance, so braking for them is not delayed.
-        np.minimum(self.reaction.step(tr.lead_accel), tr.stop_accel, out=self.accel_cmd)
-        np.minimum(self.accel_cmd, np.where(tr.gap_m < 2.0, acc, np.inf), out=self.accel_cmd)
-        self.accel_cmd[tr.crashed] = acc[tr.crashed]
-        # Autopilot (ego, meta-actions): PID on the speed IDM wants in one second, with
-        # IDM's braking as an override.
-        target = np.clip(speed + acc * 1.0, 0.0, v0)
-        cap = np.where(acc < -0.5, acc, np.inf)
-        pid = self.speed_pid.step(target, speed, upper_mps2=cap)
-        stopped = (target <= 0.0) & (speed < 0.3)
-        pid = np.where(stopped, -self.params.max_decel_mps2, pid)
-        self.accel_cmd[pid_rows] = pid[pid_rows]
+        self.driver_models.accel_commands(tr, speed, acc, v0, pid_rows,
+                                          self.params.max_decel_mps2, self.accel_cmd)
         self.steer_cmd[:] = tr.steering(st.x, st.y, st.yaw, speed)
         inactive = ~tr.active
         self.accel_cmd[inactive] = 0.0

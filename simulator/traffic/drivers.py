@@ -13,7 +13,7 @@ from agents.controllers import SpeedPID
 from agents.human import ReactionDelay, SpeedWander
 from agents.profiles import DriverParams, sample_drivers
 from scenarios.schema import Scenario
-from simulator.traffic.logic import DriverArrays
+from simulator.traffic.logic import DriverArrays, TrafficLogic
 
 EGO = 0
 _DRAWN = ("desired_speed_factor", "time_headway_s", "min_gap_m", "max_accel_mps2",
@@ -29,6 +29,27 @@ class Drivers:
     reaction: ReactionDelay
     wander: SpeedWander | None
     speed_pid: SpeedPID
+
+    def accel_commands(self, tr: TrafficLogic, speed: np.ndarray, acc: np.ndarray,
+                       v0: np.ndarray, pid_rows: np.ndarray, max_decel_mps2: np.ndarray,
+                       out: np.ndarray) -> None:
+        """Longitudinal commands into ``out`` [m/s^2] from this decision's IDM results.
+
+        Human drivers: IDM delayed by their reaction time for the car ahead (stop lines,
+        lights and give-way points are seen long in advance: braking for them is not
+        delayed, nor at a gap under 2 m); crashed cars brake. ``pid_rows`` (the autopilot:
+        ego, meta-actions): a PID on the speed IDM wants in one second, with IDM's braking
+        as an override, full braking once stopped with nowhere to go.
+        """
+        np.minimum(self.reaction.step(tr.lead_accel), tr.stop_accel, out=out)
+        np.minimum(out, np.where(tr.gap_m < 2.0, acc, np.inf), out=out)
+        out[tr.crashed] = acc[tr.crashed]
+        target = np.clip(speed + acc * 1.0, 0.0, v0)
+        cap = np.where(acc < -0.5, acc, np.inf)
+        pid = self.speed_pid.step(target, speed, upper_mps2=cap)
+        stopped = (target <= 0.0) & (speed < 0.3)
+        pid = np.where(stopped, -max_decel_mps2, pid)
+        out[pid_rows] = pid[pid_rows]
 
 
 def build_drivers(scenario: Scenario, npc_rngs: list[np.random.Generator],
