@@ -63,6 +63,23 @@ Control = Union[DirectControl, MetaAction]
 Controls = Union[Control, Mapping[Union[int, str], Control], None]
 
 
+def resolve_vehicle(vehicle: int | str, names: list[str]) -> int:
+    """Index of a vehicle given by index or name (``"ego"``, ``"npc_007"``).
+
+    Raises:
+        KeyError: no vehicle has that name. IndexError: the index is out of range.
+    """
+    if isinstance(vehicle, str):
+        try:
+            return names.index(vehicle)
+        except ValueError:
+            raise KeyError(f"no vehicle named {vehicle!r}") from None
+    i = int(vehicle)
+    if not 0 <= i < len(names):
+        raise IndexError(f"vehicle index {i} out of range 0..{len(names) - 1}")
+    return i
+
+
 def normalise_controls(controls: Controls, names: list[str]) -> dict[int, Control]:
     """``{vehicle index: control}`` from what ``World.step`` accepts (a bare control is the
     ego's). Raises KeyError / IndexError / TypeError naming the bad entry."""
@@ -75,15 +92,7 @@ def normalise_controls(controls: Controls, names: list[str]) -> dict[int, Contro
                         f"{type(controls).__name__}")
     out: dict[int, Control] = {}
     for key, c in controls.items():
-        if isinstance(key, str):
-            try:
-                i = names.index(key)
-            except ValueError:
-                raise KeyError(f"no vehicle named {key!r}") from None
-        else:
-            i = int(key)
-            if not 0 <= i < len(names):
-                raise IndexError(f"vehicle index {i} out of range 0..{len(names) - 1}")
+        i = resolve_vehicle(key, names)
         if not isinstance(c, (DirectControl, MetaAction)):
             raise TypeError(f"control for {key!r} must be DirectControl or MetaAction, got "
                             f"{type(c).__name__}")

@@ -22,7 +22,14 @@ import logging
 import numpy as np
 
 from scenarios.schema import Scenario
-from simulator.controls import Controls, DirectControl, EgoControl, MetaAction, normalise_controls
+from simulator.controls import (
+    Controls,
+    DirectControl,
+    EgoControl,
+    MetaAction,
+    normalise_controls,
+    resolve_vehicle,
+)
 from simulator.map.build import build_hdmap
 from simulator.map.lane_arrays import LaneArrays
 from simulator.map.route import plan_lane_route, plan_route
@@ -240,14 +247,7 @@ class World:
     # ------------------------------------------------------------------ routes
     def vehicle_index(self, vehicle: int | str) -> int:
         """Index of a vehicle given by index or name (``"ego"``, ``"npc_007"``)."""
-        if isinstance(vehicle, str):
-            if vehicle not in self.vehicle_names:
-                raise KeyError(f"no vehicle named {vehicle!r}")
-            return self.vehicle_names.index(vehicle)
-        i = int(vehicle)
-        if not 0 <= i < self.n_vehicles:
-            raise IndexError(f"vehicle index {i} out of range 0..{self.n_vehicles - 1}")
-        return i
+        return resolve_vehicle(vehicle, self.vehicle_names)
 
     def set_route(self, vehicle: int | str, destination_lane: str | None,
                   destination_s_m: float | None = None) -> None:
