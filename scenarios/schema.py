@@ -14,6 +14,7 @@ from typing import Annotated, Literal
 import numpy as np
 from pydantic import Field, model_validator
 
+from scenarios.env_schema import EnvConfig, TrafficPolicy
 from scenarios.limits import (
     MAX_CAMERA_PIXELS,
     MAX_DURATION_S,
@@ -47,7 +48,8 @@ from scenarios.sensor_schema import CameraConfig, SensorConfig
 __all__ = ["ArcSegment", "Autopilot", "BuildingRow", "Dist", "DriverProfile", "Ego",
            "GeoOrigin", "Intersection", "ItemRow", "LaneLayout", "LanePosition", "MapConfig",
            "Material", "Pose2D", "Prop", "Range", "Road", "Roadside", "Scenario", "Segment",
-           "Signal", "Simulation", "StraightSegment", "Strict", "Traffic", "VehicleSpec"]
+           "Signal", "Simulation", "StraightSegment", "Strict", "Traffic", "VehicleSpec",
+           "EnvConfig", "TrafficPolicy"]
 
 Vec3 = tuple[Size, Size, Size]
 RGB = tuple[Annotated[int, Field(ge=0, le=255)], Annotated[int, Field(ge=0, le=255)],
@@ -277,6 +279,8 @@ class Traffic(Strict):
                                    description="Free road needed around a spawn.")
     ego_clearance_m: float = Field(25.0, ge=0, le=MAX_SEGMENT_M,
                                    description="No NPC spawns this close to ego.")
+    policy: TrafficPolicy | None = Field(
+        None, description="NPCs driven by a policy instead of IDM (envs and runs).")
 
     @model_validator(mode="after")
     def _mix_known(self) -> Traffic:
@@ -304,6 +308,17 @@ class Scenario(Strict):
     ego: Ego
     traffic: Traffic = Traffic()
     sensors: list[SensorConfig] = Field([], max_length=MAX_SENSORS)
+    env: EnvConfig = EnvConfig()
+
+    @model_validator(mode="after")
+    def _policy_rate(self) -> Scenario:
+        hz = self.env.policy_hz
+        if hz is not None:
+            ratio = self.simulation.physics_hz / hz
+            if abs(ratio - round(ratio)) > 1e-9 or round(ratio) < 1:
+                raise FieldError(("env", "policy_hz"), f"must divide simulation.physics_hz "
+                                 f"({self.simulation.physics_hz:g})")
+        return self
 
     @model_validator(mode="after")
     def _sensors(self) -> Scenario:
