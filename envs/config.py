@@ -12,6 +12,7 @@ from pydantic import ValidationError
 
 from scenarios import BUNDLED_DIR, Scenario, load
 from scenarios.env_schema import EnvConfig
+from scenarios.limits import FieldError
 
 ENV_SCENARIO_DIR = BUNDLED_DIR / "envs"
 ENV_FIELDS = tuple(EnvConfig.model_fields)
@@ -63,10 +64,16 @@ def _merge(base: Any, update: Any) -> Any:
     return update
 
 
-def _first_error(err: ValidationError, prefix: str) -> str:
+def _first_error(err: ValidationError) -> str:
     e = err.errors()[0]
-    loc = ".".join(str(p) for p in e["loc"] if not str(p).startswith("function-"))
-    return f"{prefix}{loc}: {e['msg']}"
+    loc, msg = tuple(e["loc"]), e["msg"]
+    inner = (e.get("ctx") or {}).get("error")
+    if isinstance(inner, FieldError):       # a cross-field rule naming its field
+        loc, msg = loc + inner.loc, inner.message
+    msg = msg.removeprefix("Value error, ")
+    # Drop pydantic's union-member tags (e.g. 'kinematics' in observation.kinematics.x).
+    parts = [str(p) for p in loc if not str(p).startswith("function-")]
+    return f"{'.'.join(parts) or '<scenario>'}: {msg}"
 
 
 def resolve_scenario(scenario: str | Path | Scenario = "highway",
@@ -93,4 +100,4 @@ def resolve_scenario(scenario: str | Path | Scenario = "highway",
     try:
         return Scenario.model_validate(data)
     except ValidationError as err:
-        raise EnvConfigError(_first_error(err, "")) from None
+        raise EnvConfigError(_first_error(err)) from None

@@ -43,8 +43,10 @@ class MetaAction:
         lane_change: "left", "right" or None (keep the lane). A change starts when it is
             safe (MOBIL's safety test) and the neighbour lane exists.
         target_speed_mps: new cruise target [m/s] (kept until the next one, or until the
-            vehicle's driver takes over again); None keeps the current one. The vehicle
-            never exceeds what IDM allows for the gap ahead, lights and stop points.
+            vehicle's driver takes over again); None keeps the current one. It replaces the
+            driver's desired speed (speed limit included: the command is the policy's
+            choice); the vehicle still slows for curves and never exceeds what IDM allows
+            for the gap ahead, lights and stop points.
     """
 
     lane_change: Literal["left", "right"] | None = None

@@ -379,14 +379,14 @@ class World:
         wander = np.ones(self.n_vehicles)
         if self.wander is not None:
             wander[1:] = self.wander.step()
-        v0 = tr.desired_speed(wander)
         outside = self.direct | self.meta
         pid_rows = self.meta.copy()
         pid_rows[EGO] |= not self.direct[EGO]
         if self.meta.any():
             self._apply_meta_actions()
-            target = self.meta_speed_mps
-            v0 = np.where(self.meta & np.isfinite(target), np.minimum(v0, target), v0)
+            v0 = tr.desired_speed(wander, np.where(self.meta, self.meta_speed_mps, np.nan))
+        else:
+            v0 = tr.desired_speed(wander)
         tr.find_leaders()
         stops = tr.stop_distance(speed, light_states, tr.junction_stops(speed, light_states))
         acc = tr.accelerations(speed, v0, stops)

@@ -179,21 +179,29 @@ class TrafficLogic:
         self.leader, self.gap_m = leader, gap
 
     # ------------------------------------------------------------------ commands
-    def desired_speed(self, wander: np.ndarray) -> np.ndarray:
-        """Desired speed per vehicle: speed limit x factor x wander, capped by curves ahead."""
+    def desired_speed(self, wander: np.ndarray,
+                      target_mps: np.ndarray | None = None) -> np.ndarray:
+        """Desired speed per vehicle: speed limit x factor x wander (the ego: its cruise
+        speed), capped by curves ahead. Where ``target_mps`` is finite (a commanded target
+        speed) it replaces both; the curve caps still apply."""
         dr = self.drivers
         la = self.lanes
+        factor, cruise = dr.desired_speed_factor, dr.cruise_speed_mps
+        if target_mps is not None:
+            set_ = np.isfinite(target_mps)
+            factor = np.where(set_, np.inf, factor)
+            cruise = np.where(set_, target_mps, cruise)
         if self.use_kernels:
             out = np.empty(len(self.s))
             kernels.desired_speed(la.geometry, la.speed_limit_mps, la.curve_speed_mps,
-                                  self.lane, self.s, self.next_lane, dr.desired_speed_factor,
-                                  np.ascontiguousarray(wander, np.float64), dr.cruise_speed_mps,
+                                  self.lane, self.s, self.next_lane, factor,
+                                  np.ascontiguousarray(wander, np.float64), cruise,
                                   dr.comfort_decel_mps2, _CURVE_LOOKAHEAD_M, _LATERAL_ACCEL_MPS2,
                                   out)
             return out
         lane = np.maximum(self.lane, 0)
-        v0 = self.lanes.speed_limit_mps[lane] * self.drivers.desired_speed_factor * wander
-        v0 = np.minimum(v0, self.drivers.cruise_speed_mps)
+        v0 = self.lanes.speed_limit_mps[lane] * factor * wander
+        v0 = np.minimum(v0, cruise)
         # Curves on this lane: the comfortable speed at stations ahead, reachable with
         # comfortable braking from here.
         ahead = np.minimum(self.s[:, None] + _CURVE_LOOKAHEAD_M[None, :],
