@@ -57,10 +57,14 @@ class Outcome:
         self.tracks: dict[int, _Track] = {}
 
     def _heading(self, world: World, i: int) -> float:
+        """Heading of vehicle i's lane at its station (its own yaw off the lanes)."""
         lane = int(world.traffic.lane[i])
         if lane < 0:
             return float(world.state.yaw[i])
-        return float(world.lanes.headings(np.array([lane]), world.traffic.s[i:i + 1])[0])
+        ln = world.hdmap.lanes[lane]
+        k = min(max(int(np.searchsorted(ln.s, world.traffic.s[i], "right")) - 1, 0),
+                len(ln.heading) - 1)
+        return float(ln.heading[k])
 
     def reset(self, world: World, vehicles: list[int]) -> None:
         st = world.state

@@ -83,14 +83,18 @@ class Kinematics(ObservationType):
             heading = _wrap(yaw - yaw[0])
         lane = tr.lane[rows]
         on = lane >= 0
-        la = world.lanes
-        lane_heading = np.where(on, la.headings(np.where(on, lane, 0), tr.s[rows]), yaw)
-        cols = {"presence": np.ones(len(rows)), "x": x, "y": y, "vx": vx, "vy": vy,
-                "heading": heading, "cos_h": np.cos(heading), "sin_h": np.sin(heading),
-                "long_off": np.where(on, tr.s[rows], 0.0),
-                "lat_off": np.where(on, tr.d[rows], 0.0),
-                "ang_off": np.where(on, _wrap(yaw - lane_heading), 0.0)}
-        table = np.stack([cols[f] for f in self.features], axis=1)
+
+        def ang_off() -> np.ndarray:
+            la = world.lanes
+            lane_heading = np.where(on, la.headings(np.where(on, lane, 0), tr.s[rows]), yaw)
+            return np.where(on, _wrap(yaw - lane_heading), 0.0)
+
+        cols = {"presence": lambda: np.ones(len(rows)), "x": lambda: x, "y": lambda: y,
+                "vx": lambda: vx, "vy": lambda: vy, "heading": lambda: heading,
+                "cos_h": lambda: np.cos(heading), "sin_h": lambda: np.sin(heading),
+                "long_off": lambda: np.where(on, tr.s[rows], 0.0),
+                "lat_off": lambda: np.where(on, tr.d[rows], 0.0), "ang_off": ang_off}
+        table = np.stack([cols[f]() for f in self.features], axis=1)
         if c.normalize:
             table = np.clip(table / self._scale, -1.0, 1.0)
         out = np.zeros((c.vehicles_count, len(self.features)), np.float32)
