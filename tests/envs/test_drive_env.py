@@ -10,6 +10,7 @@ import pytest
 from gymnasium.utils.env_checker import check_env
 
 import simulator
+from envs.config import ENV_SCENARIO_DIR as ENV_DIR
 from envs.config import EnvConfigError
 from envs.drive_env import DriveEnv
 from simulator.constants import GRAVITY_MPS2
@@ -241,3 +242,15 @@ def test_vector_envs_seed_each_sub_env(mode):
     a, b = run(), run()
     np.testing.assert_array_equal(a, b)
     assert not np.array_equal(a[:, 0], a[:, 1])       # distinct seeds per sub-env
+
+
+def test_env_section_errors_name_file_and_line(tmp_path):
+    from scenarios import ScenarioError
+
+    lines = (ENV_DIR / "highway.yaml").read_text().splitlines()
+    k = lines.index("env:")
+    lines.insert(k + 1, "  max_episode_stepz: 10")
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("\n".join(lines) + "\n")
+    with pytest.raises(ScenarioError, match=rf"bad.yaml:{k + 2}: env.max_episode_stepz"):
+        DriveEnv(str(bad))
