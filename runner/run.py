@@ -85,6 +85,8 @@ def run_scenario(scenario: Scenario, out_dir: Path, options: RunOptions | None =
     record_every = int(round(sim.physics_hz / sim.record_hz))
     n_steps = int(round(sim.duration_s * sim.physics_hz))
     with World(scenario) as world:
+        npc = _npc_policies(scenario, world, source)
+        controls: dict = {}
         rig = _make_rig(world, scenario) if (opts.sensors and scenario.sensors) else None
         previews = _Previews(out_dir / "preview", opts.preview_every_s) if rig else None
         traj = _TrajectoryWriter(out_dir / "trajectory.csv")
@@ -96,7 +98,9 @@ def run_scenario(scenario: Scenario, out_dir: Path, options: RunOptions | None =
         try:
             for k in range(n_steps + 1):
                 if k:
-                    world.step()
+                    if npc is not None and world.step_index % world.control_every == 0:
+                        controls = npc.controls(world)   # held until the next decision
+                    world.step(controls)
                 if rig is not None:
                     for name, meas in rig.capture(world, world.time_s).items():
                         previews.add(name, meas)
@@ -118,6 +122,19 @@ def run_scenario(scenario: Scenario, out_dir: Path, options: RunOptions | None =
         summary = _summary(world, scenario, source, lane_changes)
     write_json(out_dir / "summary.json", summary)
     return summary
+
+
+def _npc_policies(scenario: Scenario, world: World, source: str):
+    """``traffic.policy``'s NPCs (None without one); a relative model path is taken from
+    the scenario file's folder when ``source`` names the file."""
+    if scenario.traffic.policy is None:
+        return None
+    from envs.npc_policy import NpcPolicies
+
+    base = Path(source).resolve().parent if source and Path(source).is_file() else None
+    npc = NpcPolicies.from_scenario(scenario, world, exclude=(0,), base_dir=base)
+    npc.reset(world)
+    return npc
 
 
 def _summary(world: World, scenario: Scenario, source: str, lane_changes: int) -> dict:
