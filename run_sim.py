@@ -205,6 +205,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")
+    from envs.npc_policy import NpcPolicyError
     from runner.outputs import OutputError
     from scenarios import ScenarioError
     from scenarios.loader import one_line
@@ -226,6 +227,10 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_USAGE
     except OutputError as exc:
         print(one_line(f"run_sim.py: {exc}"), file=sys.stderr)
+        return EXIT_USAGE
+    except NpcPolicyError as exc:
+        print(one_line(f"{getattr(args, 'scenario', '')}: {exc}"),
+              file=sys.stderr)
         return EXIT_USAGE
     except OSError as exc:
         print(one_line(f"run_sim.py: {exc.strerror or exc}: {exc.filename or ''}"),

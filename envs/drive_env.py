@@ -19,7 +19,7 @@ import numpy as np
 from envs.actions import build_action
 from envs.config import resolve_scenario
 from envs.map_raster import MapRaster
-from envs.npc_policy import NpcPolicies
+from envs.npc_policy import NpcPolicies, scenario_dir
 from envs.observations.base import build_observation
 from envs.render import Renderer
 from envs.rewards import Outcome
@@ -64,7 +64,8 @@ class DriveEnv(gym.Env):
         self.action_space = self.action_type.space()
         self.outcome = Outcome(self.config, self.world, self.raster)
         self.npc_policies = NpcPolicies.from_scenario(self.scenario, self.world,
-                                                      exclude=(EGO,))
+                                                      exclude=(EGO,),
+                                                      base_dir=scenario_dir(scenario))
         self._renderer: Renderer | None = None
         self._steps = 0
         self._needs_reset = True
@@ -92,11 +93,12 @@ class DriveEnv(gym.Env):
         controls = {EGO: self.action_type.control(action, w, EGO)}
         controls.update(self.npc_policies.controls(w))
         was_crashed = bool(w.crashed[EGO])
+        t0 = w.time_s
         for _ in range(self.physics_per_step):
             w.step(controls)
             if (w.crashed[EGO] and not was_crashed) or not w.traffic.active[EGO]:
                 break
-        out = self.outcome.update(w, EGO, self.physics_per_step * w.dt_s)
+        out = self.outcome.update(w, EGO, w.time_s - t0)
         self._steps += 1
         truncated = not out.terminated and self._steps >= self.config.max_episode_steps
         self._needs_reset = out.terminated or truncated
