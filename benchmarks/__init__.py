@@ -24,6 +24,13 @@ BENCHMARKS: dict[str, tuple[str, tuple[str, ...]]] = {
     "camera": ("benchmarks.bench_camera", ("camera_720p_fps", "camera_480p_fps",
                                            "camera_speedup_vs_tinyrenderer")),
     "gnss": ("benchmarks.bench_gnss", ("gnss_fixes_per_s",)),
+    "env": ("benchmarks.bench_env", (
+        "env_highway_steps_per_s", "env_highway_speedup_vs_highway_env",
+        "env_highway_steps_ratio_vs_highway_env", "env_highway_sim_s_per_s",
+        "highway_env_steps_per_s", "highway_env_sim_s_per_s", "env_lidar2d_steps_per_s",
+        "env_camera84_steps_per_s", "env_vector_async_scaling",
+        "env_vector_async_2_vs_single_env", "env_vector_async_1_steps_per_s",
+        "env_vector_async_2_steps_per_s", "env_vector_single_steps_per_s", "env_reset_ms")),
 }
 
 
