@@ -2,7 +2,9 @@
 meshes, junction boxes included) and ``lane_lines`` (painted markings), uint8 0/1.
 
 Cell (row, col) covers x in [x0 + col r, x0 + (col + 1) r), y likewise with rows; rows grow
-with y (no image flip). The off-road test and the occupancy grid read these.
+with y (no image flip). A cell is set when its centre lies inside a triangle, and also where
+a triangle's edge passes through it (cv2.fillPoly draws the outline too), so thin markings
+still show at coarse resolutions. The off-road test and the occupancy grid read these.
 """
 
 from __future__ import annotations
@@ -45,7 +47,8 @@ class MapRaster:
             for o in objs:
                 if o.semantic in sem and len(o.triangles):
                     tri = o.vertices[o.triangles.reshape(-1), :2].reshape(-1, 3, 2)
-                    px = np.round((tri - lo) / res * (1 << _SHIFT)).astype(np.int32)
+                    # Pixel coordinates put cell centres on integers (fillPoly's grid).
+                    px = np.round(((tri - lo) / res - 0.5) * (1 << _SHIFT)).astype(np.int32)
                     cv2.fillPoly(img, list(px), 1, lineType=cv2.LINE_8, shift=_SHIFT)
             self.layers[name] = img
 

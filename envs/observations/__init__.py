@@ -1,6 +1,13 @@
 """Observation types of the environments (``env.observation.type``), by module."""
 
-from envs.observations import kinematics  # noqa: F401  (registers its type)
+# Importing each module registers its type.
+from envs.observations import (  # noqa: F401
+    camera,
+    dict_obs,
+    kinematics,
+    lidar2d,
+    occupancy,
+)
 from envs.observations.base import OBSERVATION_TYPES, ObservationType, build_observation
 
 __all__ = ["OBSERVATION_TYPES", "ObservationType", "build_observation"]
