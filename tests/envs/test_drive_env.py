@@ -149,7 +149,7 @@ def test_discrete_meta_changes_lane_and_speed():
 def test_off_road_terminates_with_its_penalty(empty_highway):
     env = empty_highway
     env.reset(seed=0)
-    for k in range(200):
+    for _ in range(200):
         obs, r, term, trunc, info = env.step(np.array([1.0, 0.3], np.float32))
         if term:
             break
