@@ -7,6 +7,8 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 OUT    ?= out/default
 ARGS   ?=
+# dev: pytest, ruff; rl: torch (pinned CPU build) + stable-baselines3; bench: highway-env.
+EXTRAS ?= dev,rl,bench
 
 .PHONY: run test bench lint clean deps
 
@@ -16,7 +18,7 @@ $(PY):
 # Reinstall only when the project metadata changes.
 $(STAMP): pyproject.toml | $(PY)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[dev]'
+	$(PY) -m pip install --quiet -e '.[$(EXTRAS)]'
 	@touch $(STAMP)
 
 # open3d's wheel links against the system library libusb-1.0.
