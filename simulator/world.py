@@ -114,9 +114,8 @@ class World:
                  for s in self.specs]
         self.collision_world = CollisionWorld(
             hulls, [(p.center_xy, p.size, p.yaw) for p in self.props])
-        self.collision_monitor = CollisionMonitor(
-            self.collision_world, [ln.centerline for ln in self.hdmap.lanes],
-            self.vehicle_names, [p.name for p in self.props])
+        self.collision_monitor = CollisionMonitor(self.collision_world, self.vehicle_names,
+                                                  [p.name for p in self.props])
         self.signals = SignalTable(self.hdmap.lanes, {x.id: x.signal
                                                       for x in scenario.map.intersections})
         self.spawner = Spawner(self.lanes, self.params.length_m, scenario.traffic)
@@ -414,8 +413,7 @@ class World:
         """Record the contacts that began since the last check; flag who crashed."""
         self._since_check_m = 0.0
         st, tr = self.state, self.traffic
-        for c in self.collision_monitor.check(self.time_s, st.x, st.y, st.yaw, tr.active,
-                                              tr.lane, tr.d):
+        for c in self.collision_monitor.check(self.time_s, st.x, st.y, st.yaw, tr.active):
             tr.crashed[c.vehicle_a] = True
             if c.vehicle_b >= 0:
                 tr.crashed[c.vehicle_b] = True

@@ -64,8 +64,10 @@ def _touches_prop(i, k, x, y, yaw, radius, half, prop_x, prop_y, prop_yaw, prop_
 
 @njit(cache=True, nogil=True)
 def _candidates(x, y, yaw, active, radius, half, prop_x, prop_y, prop_yaw, prop_r, prop_half,
-                nearby_props, near):  # pragma: no cover - compiled
-    """``CollisionWorld.candidates``' broad phase as loops: circles, then the box test."""
+                grid_origin, cell_m, grid_shape, cell_start, cell_props,
+                near):  # pragma: no cover - compiled
+    """``CollisionWorld.candidates``' broad phase as loops: circles, then the box test; each
+    car tests only the props listed in its grid cell (``PropGrid``)."""
     n = len(x)
     for i in range(n):
         near[i] = False
@@ -83,43 +85,69 @@ def _candidates(x, y, yaw, active, radius, half, prop_x, prop_y, prop_yaw, prop_
                     x[j], y[j], yaw[j], half[j, 0], half[j, 1]):
                 near[i] = True
                 near[j] = True
-    if len(prop_x) == 0:
-        return
+    nx, ny = grid_shape[0], grid_shape[1]
     for i in range(n):
         if not active[i] or near[i]:
             continue
-        for c in range(nearby_props.shape[1]):
-            k = nearby_props[i, c]
-            if k < 0:
-                continue
-            if _touches_prop(i, k, x, y, yaw, radius, half, prop_x, prop_y, prop_yaw,
-                             prop_r, prop_half):
-                near[i] = True
-                break
-
-
-@njit(cache=True, nogil=True)
-def _candidates_on_lanes(x, y, yaw, active, lane, d, lane_props, corridor_m, radius, half,
-                         prop_x, prop_y, prop_yaw, prop_r, prop_half,
-                         near):  # pragma: no cover - compiled
-    """``_candidates`` with each car's props from its lane's row of ``lane_props``, or all
-    props for a car off its lane (``|d| > corridor_m`` or no lane)."""
-    _candidates(x, y, yaw, active, radius, half, prop_x, prop_y, prop_yaw, prop_r,
-                prop_half, np.full((len(x), 0), -1, np.int64), near)
-    n_props = len(prop_x)
-    for i in range(len(x)):
-        if not active[i] or near[i] or n_props == 0:
+        gx = np.floor((x[i] - grid_origin[0]) / cell_m)
+        gy = np.floor((y[i] - grid_origin[1]) / cell_m)
+        if not (0 <= gx < nx and 0 <= gy < ny):  # also False for NaN: off the grid, no prop
             continue
-        off = lane[i] < 0 or abs(d[i]) > corridor_m
-        row = max(lane[i], 0)
-        for c in range(n_props if off else lane_props.shape[1]):
-            k = c if off else lane_props[row, c]
-            if k < 0:
-                continue
-            if _touches_prop(i, k, x, y, yaw, radius, half, prop_x, prop_y, prop_yaw,
-                             prop_r, prop_half):
+        cell = int(gx) * ny + int(gy)
+        for c in range(cell_start[cell], cell_start[cell + 1]):
+            if _touches_prop(i, cell_props[c], x, y, yaw, radius, half, prop_x, prop_y,
+                             prop_yaw, prop_r, prop_half):
                 near[i] = True
                 break
+
+
+class PropGrid:
+    """A uniform grid over the props in CSR form: cell ``(gx, gy)`` (flat ``gx * ny + gy``)
+    lists ``cell_props[cell_start[cell]:cell_start[cell + 1]]``, every prop whose bounding
+    circle, widened by ``reach_m`` (the largest car radius), overlaps the cell.
+
+    A car whose bounding circle meets a prop's has its centre within the prop's widened
+    circle, so in one of that prop's cells: testing the props of the car's own cell finds
+    every pair the all-props circle test would. Cars off the grid touch no prop.
+
+    Args:
+        prop_xy: (P, 2) prop centres [m]; prop_radius: (P,) their bounding radii [m].
+        reach_m: the largest vehicle bounding radius [m].
+    """
+
+    CELL_M = 8.0            # cell edge [m]; widened only to keep the grid within MAX_CELLS
+    MAX_CELLS = 1 << 20
+    _PAD_M = 0.5            # slack on every prop's cell range against rounding
+
+    def __init__(self, prop_xy: np.ndarray, prop_radius: np.ndarray, reach_m: float):
+        grow = prop_radius + reach_m + self._PAD_M
+        if len(prop_xy):
+            lo = (prop_xy - grow[:, None]).min(axis=0)
+            hi = (prop_xy + grow[:, None]).max(axis=0)
+        else:
+            lo = hi = np.zeros(2)
+        span = np.maximum(hi - lo, 1.0)
+        cell = max(self.CELL_M, float(np.sqrt(span[0] * span[1] / self.MAX_CELLS)))
+        shape = np.maximum(np.ceil(span / cell).astype(np.int64), 1)
+        self.origin = np.asarray(lo, np.float64)
+        self.cell_m = cell
+        self.shape = shape
+        first = np.floor((prop_xy - grow[:, None] - lo) / cell).astype(np.int64)
+        last = np.floor((prop_xy + grow[:, None] - lo) / cell).astype(np.int64)
+        first, last = np.maximum(first, 0), np.minimum(last, shape - 1)
+        cells, owners = [], []
+        for k in range(len(prop_xy)):
+            gx, gy = np.meshgrid(np.arange(first[k, 0], last[k, 0] + 1),
+                                 np.arange(first[k, 1], last[k, 1] + 1), indexing="ij")
+            cells.append((gx * shape[1] + gy).ravel())
+            owners.append(np.full(gx.size, k, np.int64))
+        cells_a = np.concatenate(cells) if cells else np.zeros(0, np.int64)
+        owners_a = np.concatenate(owners) if owners else np.zeros(0, np.int64)
+        order = np.lexsort((owners_a, cells_a))       # by cell, props ascending within one
+        self.cell_props = np.ascontiguousarray(owners_a[order])
+        self.cell_start = np.zeros(int(shape[0] * shape[1]) + 1, np.int64)
+        np.cumsum(np.bincount(cells_a, minlength=len(self.cell_start) - 1),
+                  out=self.cell_start[1:])
 
 
 class CollisionWorld:
@@ -168,6 +196,8 @@ class CollisionWorld:
         self._prop_x = np.ascontiguousarray(self.prop_xy[:, 0])
         self._prop_y = np.ascontiguousarray(self.prop_xy[:, 1])
         self.prop_radius = self.prop_radius.reshape(-1).astype(np.float64)
+        self.prop_grid = PropGrid(self.prop_xy, self.prop_radius,
+                                  float(self.vehicle_radius.max(initial=0.0)))
         self.use_kernel = True
         self._synced: np.ndarray | None = None
         self._placed = np.zeros(len(hull_points), bool)
@@ -202,22 +232,24 @@ class CollisionWorld:
             p.resetBasePositionAndOrientation(self.vehicle_bodies[i], (x[i], y[i], 0.0),
                                               (0.0, 0.0, qz[k], qw[k]), physicsClientId=cid)
 
-    def candidates(self, x: np.ndarray, y: np.ndarray, yaw: np.ndarray, active: np.ndarray,
-                   nearby_props: np.ndarray) -> np.ndarray:
-        """Vehicles whose footprint box (plus a margin) overlaps another vehicle's or a
-        prop's: bounding circles first, then an oriented-box separating-axis test.
+    def candidates(self, x: np.ndarray, y: np.ndarray, yaw: np.ndarray,
+                   active: np.ndarray) -> np.ndarray:
+        """Active vehicles whose footprint box (plus a margin) overlaps another active
+        vehicle's or a prop's: bounding circles first, then an oriented-box separating-axis
+        test.
 
-        ``nearby_props`` (n, K) lists, per vehicle, the props worth testing (-1 pads).
-        A numba kernel (``_candidates``) unless ``use_kernel`` is False (the numpy
-        reference below).
+        A numba kernel (``_candidates``, each car testing the props of its ``PropGrid``
+        cell) unless ``use_kernel`` is False: the numpy reference below, every car against
+        every prop. Both give the same answer.
         """
         if self.use_kernel:
             near = np.empty(len(x), bool)
             c = np.ascontiguousarray
+            g = self.prop_grid
             _candidates(c(x, np.float64), c(y, np.float64), c(yaw, np.float64), c(active, bool),
                         self.vehicle_radius, self.half_extents, self._prop_x, self._prop_y,
-                        self.prop_yaw, self.prop_radius, self.prop_half,
-                        c(nearby_props, np.int64), near)
+                        self.prop_yaw, self.prop_radius, self.prop_half, g.origin, g.cell_m,
+                        g.shape, g.cell_start, g.cell_props, near)
             return near
         near = np.zeros(len(x), bool)
         r = self.vehicle_radius
@@ -234,34 +266,16 @@ class CollisionWorld:
             near[i[hit]] = True
             near[j[hit]] = True
         if len(self.prop_xy):
-            k = np.maximum(nearby_props, 0)
-            px = x[:, None] - self.prop_xy[k, 0]
-            py = y[:, None] - self.prop_xy[k, 1]
-            reach = r[:, None] + self.prop_radius[k]
-            i, c = np.nonzero((px * px + py * py < reach * reach) & (nearby_props >= 0)
-                              & active[:, None])
+            px = xa[:, None] - self.prop_xy[None, :, 0]
+            py = ya[:, None] - self.prop_xy[None, :, 1]
+            reach = ra[:, None] + self.prop_radius[None, :]
+            i, k = np.nonzero(px * px + py * py < reach * reach)
             if len(i):
-                k = k[i, c]
+                i = act[i]
                 hit = _boxes_overlap(x[i], y[i], yaw[i], self.half_extents[i],
                                      self.prop_xy[k, 0], self.prop_xy[k, 1], self.prop_yaw[k],
                                      self.prop_half[k])
                 near[i[hit]] = True
-        return near
-
-    def candidates_on_lanes(self, x: np.ndarray, y: np.ndarray, yaw: np.ndarray,
-                            active: np.ndarray, lane: np.ndarray, d: np.ndarray,
-                            lane_props: np.ndarray, corridor_m: float) -> np.ndarray:
-        """``candidates`` for cars that test the props near their lane: row ``lane`` of
-        ``lane_props`` (lanes x K, -1 pads), or every prop for a car more than
-        ``corridor_m`` off its lane's centre (``d``) or on no lane (-1). The same answer as
-        building that (n, K) table and calling ``candidates``, in one compiled pass."""
-        near = np.empty(len(x), bool)
-        c = np.ascontiguousarray
-        _candidates_on_lanes(c(x, np.float64), c(y, np.float64), c(yaw, np.float64),
-                             c(active, bool), c(lane, np.int64), c(d, np.float64),
-                             c(lane_props, np.int64), float(corridor_m), self.vehicle_radius,
-                             self.half_extents, self._prop_x, self._prop_y, self.prop_yaw,
-                             self.prop_radius, self.prop_half, near)
         return near
 
     def contacts(self) -> set[tuple[str, int, str, int]]:

@@ -1,10 +1,11 @@
-"""The compiled collision broad phase gives the numpy reference's candidates exactly."""
+"""The compiled collision broad phase (props from a grid) gives the numpy reference's
+candidates (every car against every prop) exactly."""
 
 from __future__ import annotations
 
 import numpy as np
 
-from simulator.scene.collisions import CollisionWorld
+from simulator.scene.collisions import CollisionWorld, PropGrid
 from simulator.vehicles.mesh import collision_hull_vertices
 
 
@@ -13,22 +14,26 @@ def test_compiled_broad_phase_matches_the_numpy_reference() -> None:
     n = 60
     hulls = [collision_hull_vertices(rng.uniform(3.5, 5.5), rng.uniform(1.6, 2.1), 1.5)
              for _ in range(n)]
+    # Thin poles to buildings larger than a grid cell.
     props = [((rng.uniform(-40, 40), rng.uniform(-40, 40)),
               (rng.uniform(0.2, 3.0), rng.uniform(0.2, 3.0), 2.0), rng.uniform(-3, 3))
              for _ in range(25)]
+    props += [((rng.uniform(-40, 40), rng.uniform(-40, 40)),
+               (rng.uniform(8.0, 20.0), rng.uniform(8.0, 20.0), 9.0), rng.uniform(-3, 3))
+              for _ in range(3)]
     cw = CollisionWorld(hulls, props)
     try:
         hits = 0
         for _ in range(200):
-            # Crowded: many circles overlap, some boxes touch, some cars are parked.
-            x, y = rng.uniform(-40, 40, n), rng.uniform(-40, 40, n)
+            # Crowded: many circles overlap, some boxes touch, some cars are parked or off
+            # the grid.
+            x, y = rng.uniform(-60, 60, n), rng.uniform(-60, 60, n)
             yaw = rng.uniform(-np.pi, np.pi, n)
             active = rng.random(n) < 0.9
-            nearby = np.where(rng.random((n, 8)) < 0.7, rng.integers(0, 25, (n, 8)), -1)
             cw.use_kernel = True
-            a = cw.candidates(x, y, yaw, active, nearby)
+            a = cw.candidates(x, y, yaw, active)
             cw.use_kernel = False
-            b = cw.candidates(x, y, yaw, active, nearby)
+            b = cw.candidates(x, y, yaw, active)
             assert np.array_equal(a, b)
             hits += int(a.sum())
         assert hits > 200
@@ -36,42 +41,41 @@ def test_compiled_broad_phase_matches_the_numpy_reference() -> None:
         cw.close()
 
 
-def _lane_table_candidates(cw: CollisionWorld, x, y, yaw, active, lane, d, lane_props,
-                           corridor_m: float) -> np.ndarray:
-    """The (n, K) prop table built in numpy, as the world built it, then ``candidates``."""
-    props = lane_props[np.maximum(lane, 0)]
-    off_lane = active & ((np.abs(d) > corridor_m) | (lane < 0))
-    n_props = len(cw.prop_xy)
-    if off_lane.any() and n_props:
-        wide = np.full((len(props), max(n_props, props.shape[1])), -1, np.int64)
-        wide[:, :props.shape[1]] = props
-        wide[off_lane] = -1
-        wide[off_lane, :n_props] = np.arange(n_props)
-        props = wide
-    return cw.candidates(x, y, yaw, active, props)
-
-
-def test_lane_prop_candidates_in_one_pass_match_the_table_built_in_numpy() -> None:
+def test_prop_grid_lists_every_prop_a_car_circle_can_reach() -> None:
+    """Each car centre's cell holds every prop whose bounding circle its own can meet."""
     rng = np.random.default_rng(1)
-    n, n_lanes = 40, 12
-    hulls = [collision_hull_vertices(4.6, 1.85, 1.5)] * n
-    props = [((rng.uniform(-30, 30), rng.uniform(-30, 30)), (1.0, 1.0, 2.0), 0.3)
-             for _ in range(30)]
-    cw = CollisionWorld(hulls, props)
-    try:
-        hits = 0
-        for _ in range(200):
-            x, y = rng.uniform(-30, 30, n), rng.uniform(-30, 30, n)
-            yaw = rng.uniform(-np.pi, np.pi, n)
-            active = rng.random(n) < 0.9
-            lane = np.where(rng.random(n) < 0.1, -1, rng.integers(0, n_lanes, n))
-            d = rng.uniform(-4.0, 4.0, n)
-            lane_props = np.where(rng.random((n_lanes, 5)) < 0.6,
-                                  rng.integers(0, 30, (n_lanes, 5)), -1)
-            a = cw.candidates_on_lanes(x, y, yaw, active, lane, d, lane_props, 3.0)
-            b = _lane_table_candidates(cw, x, y, yaw, active, lane, d, lane_props, 3.0)
-            assert np.array_equal(a, b)
-            hits += int(a.sum())
-        assert hits > 100
-    finally:
-        cw.close()
+    xy = rng.uniform(-100, 100, (80, 2))
+    radius = rng.uniform(0.1, 15.0, 80)
+    reach = 2.5
+    grid = PropGrid(xy, radius, reach)
+    cars = np.concatenate([rng.uniform(-130, 130, (20000, 2)),
+                           xy + rng.uniform(-1, 1, (80, 2)) * (radius + reach)[:, None]])
+    for cx, cy in cars:
+        d2 = (xy[:, 0] - cx) ** 2 + (xy[:, 1] - cy) ** 2
+        want = set(np.flatnonzero(d2 < (radius + reach) ** 2))
+        gx = int(np.floor((cx - grid.origin[0]) / grid.cell_m))
+        gy = int(np.floor((cy - grid.origin[1]) / grid.cell_m))
+        if not (0 <= gx < grid.shape[0] and 0 <= gy < grid.shape[1]):
+            assert not want
+            continue
+        cell = gx * grid.shape[1] + gy
+        listed = grid.cell_props[grid.cell_start[cell]:grid.cell_start[cell + 1]]
+        assert want <= set(listed)
+        assert np.all(np.diff(listed) > 0)
+
+
+def test_broad_phase_with_no_props_and_with_cars_off_the_grid() -> None:
+    hulls = [collision_hull_vertices(4.6, 1.85, 1.5)] * 4
+    # Cars 0 and 1 overlap; car 2 is at NaN, car 3 far from everything.
+    x, y = np.array([0.0, 3.0, np.nan, 500.0]), np.array([0.0, 0.0, 0.0, -500.0])
+    yaw, active = np.zeros(4), np.ones(4, bool)
+    for props, want in (([], [True, True, False, False]),
+                        ([((0.0, 0.0), (1.0, 1.0, 1.0), 0.0)], [True, True, False, False]),
+                        ([((500.0, -501.0), (1.0, 1.0, 1.0), 0.0)], [True, True, False, True])):
+        cw = CollisionWorld(hulls, props)
+        try:
+            for use_kernel in (True, False):
+                cw.use_kernel = use_kernel
+                assert cw.candidates(x, y, yaw, active).tolist() == want, (props, use_kernel)
+        finally:
+            cw.close()

@@ -61,7 +61,7 @@ def test_fast_car_cannot_skip_a_thin_pole(speed_mps: float) -> None:
 
 
 def test_car_far_off_its_lane_still_hits_props() -> None:
-    """Props beyond the lane corridor are tested once a car leaves its lane."""
+    """A prop far from every lane is still hit by a car that leaves the road."""
     text = """
     map:
       roads: [{id: r, segments: [{type: straight, length_m: 300}]}]
@@ -73,7 +73,6 @@ def test_car_far_off_its_lane_still_hits_props() -> None:
     traffic: {count: 0}
     """
     with World(parse_scenario(text)) as w:
-        assert (w.collision_monitor.lane_props < 0).all()   # the box is far from every lane
         for _ in range(1500):
             w.step(EgoControl(accel_mps2=0.0, steer_rad=-0.1))   # curve right, off road
             if w.collisions:
