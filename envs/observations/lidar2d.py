@@ -9,9 +9,9 @@ reading is the distance to the nearest surface over ``max_range_m``, clipped to 
 Static geometry (props, walls, buildings, trees, signs) is ray cast through the mirror's
 static Embree scene, without the triangles lying entirely below the ring (they cannot
 meet a horizontal ray). Other vehicles are their footprint rectangles (length x width,
-the boxes collisions use), cut exactly by each beam with a slab test; a vehicle lower than
-the ring is not seen. The observing vehicle never sees itself; a beam starting inside
-another car's footprint (a crash) reads 0.
+the boxes collisions use), cut exactly with a slab test by the beams inside the angular
+sector each one spans; a vehicle lower than the ring is not seen. The observing vehicle
+never sees itself; a beam starting inside another car's footprint (a crash) reads 0.
 """
 
 from __future__ import annotations
@@ -28,6 +28,31 @@ if TYPE_CHECKING:
     from simulator.world import World
 
 _TINY = 1e-12
+# Up to this many rectangle-beam pairs, testing all of them beats culling by sector.
+_ALL_PAIRS_MAX = 2400
+
+
+def _slab(ox: np.ndarray, oy: np.ndarray, dx: np.ndarray, dy: np.ndarray, hx: np.ndarray,
+          hy: np.ndarray) -> np.ndarray:
+    """Entry distance of rays (origin (ox, oy), direction (dx, dy), in a rectangle's frame)
+    into the rectangle |x| <= hx, |y| <= hy: the slab test, elementwise; inf: a miss."""
+    dx = np.where(np.abs(dx) < _TINY, _TINY, dx)
+    dy = np.where(np.abs(dy) < _TINY, _TINY, dy)
+    inv_x, inv_y = 1.0 / dx, 1.0 / dy
+    tx1, tx2 = (-hx - ox) * inv_x, (hx - ox) * inv_x
+    ty1, ty2 = (-hy - oy) * inv_y, (hy - oy) * inv_y
+    t_near = np.maximum(np.minimum(tx1, tx2), np.minimum(ty1, ty2))
+    t_far = np.minimum(np.maximum(tx1, tx2), np.maximum(ty1, ty2))
+    t_near = np.maximum(t_near, 0.0)
+    return np.where(t_far >= t_near, t_near, np.inf)
+
+
+def _in_frames(origin: np.ndarray, centers: np.ndarray, yaws: np.ndarray
+               ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """cos, sin of each rectangle's heading and the origin in each rectangle's frame."""
+    c, s = np.cos(yaws), np.sin(yaws)
+    rel = np.asarray(origin, np.float64) - centers
+    return c, s, c * rel[:, 0] + s * rel[:, 1], -s * rel[:, 0] + c * rel[:, 1]
 
 
 def ray_rectangle_distance(origin: np.ndarray, directions: np.ndarray, centers: np.ndarray,
@@ -47,24 +72,60 @@ def ray_rectangle_distance(origin: np.ndarray, directions: np.ndarray, centers: 
     """
     if len(centers) == 0:
         return np.full(len(directions), np.inf)
-    c, s = np.cos(yaws), np.sin(yaws)
-    rel = np.asarray(origin, np.float64) - centers                  # (N, 2)
-    # The origin and the directions in each rectangle's frame (rows: rectangles).
-    ox = c * rel[:, 0] + s * rel[:, 1]
-    oy = -s * rel[:, 0] + c * rel[:, 1]
+    c, s, ox, oy = _in_frames(origin, centers, yaws)
     dx = np.outer(c, directions[:, 0]) + np.outer(s, directions[:, 1])     # (N, B)
     dy = np.outer(-s, directions[:, 0]) + np.outer(c, directions[:, 1])
-    dx[np.abs(dx) < _TINY] = _TINY
-    dy[np.abs(dy) < _TINY] = _TINY
-    inv_x, inv_y = 1.0 / dx, 1.0 / dy
-    hx, hy = half_extents[:, 0:1], half_extents[:, 1:2]
-    tx1, tx2 = (-hx - ox[:, None]) * inv_x, (hx - ox[:, None]) * inv_x
-    ty1, ty2 = (-hy - oy[:, None]) * inv_y, (hy - oy[:, None]) * inv_y
-    t_near = np.maximum(np.minimum(tx1, tx2), np.minimum(ty1, ty2))
-    t_far = np.minimum(np.maximum(tx1, tx2), np.maximum(ty1, ty2))
-    hit = (t_far >= np.maximum(t_near, 0.0))
-    t = np.where(hit, np.maximum(t_near, 0.0), np.inf)
+    t = _slab(ox[:, None], oy[:, None], dx, dy, half_extents[:, 0:1], half_extents[:, 1:2])
     return t.min(axis=0)
+
+
+def ring_rectangle_distance(origin: np.ndarray, yaw: float, beams: int, centers: np.ndarray,
+                            yaws: np.ndarray, half_extents: np.ndarray,
+                            cull: bool | None = None) -> np.ndarray:
+    """``ray_rectangle_distance`` for a ring of ``beams`` rays at angles
+    ``yaw + 2 pi k / beams``.
+
+    With ``cull`` (default: when there are many rectangle-beam pairs), each rectangle is
+    tested only against the beams inside the angular sector its corners span seen from
+    ``origin`` (all beams if ``origin`` lies within its half diagonal); a few rectangles
+    are cheaper tested against every beam.
+    """
+    dist = np.full(beams, np.inf)
+    if len(centers) == 0:
+        return dist
+    step = 2.0 * np.pi / beams
+    if not (len(centers) * beams > _ALL_PAIRS_MAX if cull is None else cull):
+        ang = yaw + step * np.arange(beams)
+        dirs = np.stack([np.cos(ang), np.sin(ang)], axis=1)
+        return ray_rectangle_distance(origin, dirs, centers, yaws, half_extents)
+    rel = centers - np.asarray(origin, np.float64)
+    hx, hy = half_extents[:, 0], half_extents[:, 1]
+    c, s, ox, oy = _in_frames(origin, centers, yaws)
+    # Corner bearings relative to the centre's bearing: the sector is under pi wide when
+    # the origin is outside the circumscribed circle.
+    centre = np.arctan2(rel[:, 1], rel[:, 0]) - yaw
+    kx = np.array([1.0, -1.0, -1.0, 1.0])
+    ky = np.array([1.0, 1.0, -1.0, -1.0])
+    cx = rel[:, 0, None] + c[:, None] * hx[:, None] * kx - s[:, None] * hy[:, None] * ky
+    cy = rel[:, 1, None] + s[:, None] * hx[:, None] * kx + c[:, None] * hy[:, None] * ky
+    off = np.arctan2(cy, cx) - yaw - centre[:, None]
+    off = (off + np.pi) % (2.0 * np.pi) - np.pi
+    k0 = np.ceil((centre + off.min(axis=1)) / step - 1e-9).astype(np.int64)
+    k1 = np.floor((centre + off.max(axis=1)) / step + 1e-9).astype(np.int64)
+    close = np.hypot(rel[:, 0], rel[:, 1]) <= np.hypot(hx, hy) + 1e-6
+    k0 = np.where(close, 0, k0)
+    k1 = np.where(close, beams - 1, k1)
+    count = k1 - k0 + 1
+    owner = np.repeat(np.arange(len(centers)), count)
+    first = np.cumsum(count) - count
+    k = (np.arange(int(count.sum())) - np.repeat(first, count) + k0[owner]) % beams
+    ang = yaw + step * k
+    du, dv = np.cos(ang), np.sin(ang)
+    co, so = c[owner], s[owner]
+    t = _slab(ox[owner], oy[owner], co * du + so * dv, -so * du + co * dv, hx[owner],
+              hy[owner])
+    np.minimum.at(dist, k, t)
+    return dist
 
 
 @register("lidar2d")
@@ -98,10 +159,10 @@ class Lidar2D(ObservationType):
         dist = self._static_ranges(x, y, dirs)
         others = self._others_in_range(world, i, x, y)
         if len(others):
-            d_veh = ray_rectangle_distance(
-                np.array([x, y]), dirs, np.stack([st.x[others], st.y[others]], axis=1),
-                st.yaw[others], 0.5 * np.stack([pr.length_m[others], pr.width_m[others]],
-                                               axis=1))
+            d_veh = ring_rectangle_distance(
+                np.array([x, y]), yaw, cfg.beams,
+                np.stack([st.x[others], st.y[others]], axis=1), st.yaw[others],
+                0.5 * np.stack([pr.length_m[others], pr.width_m[others]], axis=1))
             dist = np.minimum(dist, d_veh)
         out = np.clip(dist / cfg.max_range_m, 0.0, 1.0)
         return out.astype(np.float32)

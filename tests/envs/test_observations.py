@@ -11,7 +11,7 @@ from envs.config import EnvConfigError
 from envs.drive_env import DriveEnv
 from envs.map_raster import MapRaster
 from envs.observations import OBSERVATION_TYPES, build_observation
-from envs.observations.lidar2d import ray_rectangle_distance
+from envs.observations.lidar2d import ray_rectangle_distance, ring_rectangle_distance
 from envs.observations.occupancy import grid_shape
 from scenarios import parse_scenario
 from scenarios.env_schema import (
@@ -92,6 +92,28 @@ def test_ray_rectangle_distance_matches_edge_intersections() -> None:
             best = np.where(ok, np.minimum(best, t), best)
     np.testing.assert_allclose(got, best, rtol=0, atol=1e-9)
     assert np.isfinite(got).sum() > 20
+
+
+@pytest.mark.parametrize("beams", [240, 7])
+def test_ring_sector_culling_gives_the_all_pairs_answer(beams: int) -> None:
+    rng = np.random.default_rng(2)
+    for trial in range(20):
+        n = 50
+        origin = rng.uniform(-5, 5, 2)
+        yaw = rng.uniform(-4, 4)
+        centers = origin + rng.uniform(-40, 40, (n, 2))
+        centers[0] = origin + rng.uniform(-1, 1, 2)            # the origin inside a car
+        centers[1] = origin + [-9.0, 1e-9]                    # across the +-pi bearing
+        yaws = rng.uniform(-np.pi, np.pi, n)
+        half = np.tile([2.3, 0.925], (n, 1))
+        if trial % 2:
+            centers, yaws, half = centers[1:], yaws[1:], half[1:]
+        ang = yaw + 2 * np.pi * np.arange(beams) / beams
+        dirs = np.stack([np.cos(ang), np.sin(ang)], axis=1)
+        ref = ray_rectangle_distance(origin, dirs, centers, yaws, half)
+        for cull in (True, False, None):
+            got = ring_rectangle_distance(origin, yaw, beams, centers, yaws, half, cull)
+            np.testing.assert_allclose(got, ref, rtol=0, atol=1e-9)
 
 
 def test_lidar_reads_walls_on_the_beams_pointing_at_them() -> None:
