@@ -93,8 +93,8 @@ class CameraObservation(Strict):
     type: Literal["camera"] = "camera"
     sensor: str | None = Field(None, max_length=64)
     channel: Literal["rgb", "depth", "semantic"] = "rgb"
-    width: int | None = Field(None, ge=8, le=4096)
-    height: int | None = Field(None, ge=8, le=4096)
+    width: int | None = Field(None, ge=16, le=4096, description="[px]; null: the camera's.")
+    height: int | None = Field(None, ge=16, le=4096, description="[px]; null: the camera's.")
     max_depth_m: float = Field(200.0, gt=0, le=10_000)
 
 
