@@ -68,6 +68,7 @@ EGO = 0
 MOBIL_PERIOD_S = 1.0
 HISTORY_S = 2.0  # how far back ego_pose(t) reaches (rolling-shutter sweeps, motion blur)
 _PARK_X = 1.0e5  # inactive vehicles wait far outside the map
+_UNSET = object()  # no controls seen yet in this episode
 
 
 class World:
@@ -162,6 +163,7 @@ class World:
         self.driver_models = drv
         self.traffic = TrafficLogic(self.lanes, self.drivers, self.params.wheelbase_m,
                                     self.params.length_m)
+        self._crashed_view: np.ndarray | None = None
         self.signals.update(0.0)
         self.routes = RouteTable(n)
         self.routes.set(EGO, self._ego_route)
@@ -177,6 +179,8 @@ class World:
         self.meta = np.zeros(n, bool)        # driven by MetaAction this step
         self._external = True                # False: nobody was driven from outside last step
         self._meta_actions: dict[int, MetaAction] = {}
+        self._last_controls: object = _UNSET   # the raw controls of the last step (a copy)
+        self._direct_cmds: list[tuple[int, float, float]] = []
         self.meta_speed_mps = np.full(n, np.nan)
         self.accel_cmd = np.zeros(n)
         self.steer_cmd = np.zeros(n)
@@ -288,8 +292,10 @@ class World:
     @property
     def crashed(self) -> np.ndarray:
         """(n,) bool: vehicles that have crashed in this episode (read-only view)."""
-        v = self.traffic.crashed.view()
-        v.flags.writeable = False
+        v = self._crashed_view
+        if v is None or v.base is not self.traffic.crashed:
+            v = self._crashed_view = self.traffic.crashed.view()
+            v.flags.writeable = False
         return v
 
     # ------------------------------------------------------------------ stepping
@@ -306,7 +312,48 @@ class World:
                 ego's. Every other vehicle is driven by its own driver (the ego by its
                 autopilot), resuming from its last decision.
         """
+        if not self._same_controls(controls):
+            self._take_controls(controls)
+        if self.step_index % self.control_every == 0:
+            self._decide()
+        for i, accel, steer in self._direct_cmds:
+            self.accel_cmd[i] = accel
+            self.steer_cmd[i] = steer
+        dynamics.step(self.state, self.params, self.accel_cmd, self.steer_cmd, self.dt_s)
+        top_speed = dynamics.odometer(self.distance_m, self.state.vx, self.dt_s)
+        self.step_index += 1
+        self._record_history()
+        # Two bodies can only pass through each other unseen if their relative motion
+        # between checks exceeds their combined extent (>= the narrowest car plus the
+        # thinnest prop); the fastest car bounds that motion.
+        self._since_check_m += top_speed * self.dt_s
+        # ...and at least once per decision, so slow contacts are stamped on time.
+        if self._since_check_m >= self._check_extent_m or \
+                self.step_index % self.control_every == 0:
+            self._check_collisions()
+
+    def _same_controls(self, controls: Controls) -> bool:
+        """``controls`` holds the very objects, for the same keys, of the last step's (an env
+        repeats one action for several physics steps): taking them again changes nothing."""
+        last = self._last_controls
+        if type(controls) is dict and type(last) is dict:
+            if len(controls) != len(last):
+                return False
+            for key, c in controls.items():
+                if last.get(key, _UNSET) is not c:
+                    return False
+            return True
+        return controls is last
+
+    def _take_controls(self, controls: Controls) -> None:
+        """Who is driven from outside, and how, from this step on."""
         ctl = normalise_controls(controls, self.vehicle_names)
+        # A copy: the caller may change its mapping in place before the next step.
+        plain = controls is None or isinstance(controls, (DirectControl, MetaAction))
+        self._last_controls = dict(controls) if type(controls) is dict else \
+            controls if plain else _UNSET
+        self._direct_cmds = [(i, c.accel_mps2, c.steer_rad) for i, c in ctl.items()
+                             if isinstance(c, DirectControl)]
         if ctl or self._external:   # nobody driven from outside, now or before: nothing to do
             direct = np.zeros(self.n_vehicles, bool)
             meta = np.zeros(self.n_vehicles, bool)
@@ -321,25 +368,6 @@ class World:
             self.direct, self.meta = direct, meta
             self._meta_actions = {i: c for i, c in ctl.items() if isinstance(c, MetaAction)}
             self._external = bool(ctl)
-        if self.step_index % self.control_every == 0:
-            self._decide()
-        for i, c in ctl.items():
-            if isinstance(c, DirectControl):
-                self.accel_cmd[i] = c.accel_mps2
-                self.steer_cmd[i] = c.steer_rad
-        dynamics.step(self.state, self.params, self.accel_cmd, self.steer_cmd, self.dt_s)
-        speed = self.state.vx
-        np.add(self.distance_m, speed * self.dt_s, out=self.distance_m)
-        self.step_index += 1
-        self._record_history()
-        # Two bodies can only pass through each other unseen if their relative motion
-        # between checks exceeds their combined extent (>= the narrowest car plus the
-        # thinnest prop); the fastest car bounds that motion.
-        self._since_check_m += speed.max() * self.dt_s
-        # ...and at least once per decision, so slow contacts are stamped on time.
-        if self._since_check_m >= self._check_extent_m or \
-                self.step_index % self.control_every == 0:
-            self._check_collisions()
 
     def _update_lanes(self) -> None:
         """Lane bookkeeping, dead-end exits and re-entries, route stops."""

@@ -46,14 +46,14 @@ import numpy as np
 from numpy._core.umath import clip as _clip  # the ufunc: np.clip's wrapper costs ~1 us
 
 from simulator.constants import GRAVITY_MPS2
-from simulator.vehicles.kernel import KERNEL
+from simulator.vehicles.kernel import KERNEL, ODOMETER
 from simulator.vehicles.kernel import constants as kernel_constants
 from simulator.vehicles.params import STATE_ROWS, VehicleParams, VehicleState
 
 logger = logging.getLogger(__name__)
 
 __all__ = ["DYNAMIC_ABOVE_MPS", "KINEMATIC_BELOW_MPS", "VehicleParams", "VehicleState",
-           "blend_speeds", "step"]
+           "blend_speeds", "odometer", "step"]
 
 KINEMATIC_BELOW_MPS = 1.5
 DYNAMIC_ABOVE_MPS = 3.0
@@ -119,6 +119,16 @@ def step(state: VehicleState, params: VehicleParams, accel_cmd: np.ndarray | flo
     if stepper is None or not stepper.matches(state, params, dt, use_kernel):
         stepper = state._stepper = _Stepper(state, params, dt, use_kernel)
     stepper.run(accel_cmd, steer_cmd)
+
+
+def odometer(distance_m: np.ndarray, vx: np.ndarray, dt: float) -> float:
+    """Add ``vx * dt`` to ``distance_m`` in place (both (n,) float64, contiguous) [m];
+    return the largest ``vx`` [m/s] (NaN if any is NaN). One compiled pass when numba is
+    installed, the same operations as numpy's."""
+    if ODOMETER is None:
+        np.add(distance_m, vx * dt, out=distance_m)
+        return float(vx.max())
+    return ODOMETER(distance_m, vx, dt)
 
 
 def _build_kernel_run(state: VehicleState, params: VehicleParams,

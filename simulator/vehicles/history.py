@@ -21,11 +21,15 @@ class PoseHistory:
 
     def push(self, t: float, state_column: np.ndarray) -> None:
         """Record time ``t`` and one vehicle's column of ``VehicleState.data``."""
-        self._head = (self._head + 1) % len(self._buf)
-        row = self._buf[self._head]
-        row[0] = t
-        row[1:] = state_column
-        self._n = min(self._n + 1, len(self._buf))
+        buf = self._buf
+        head = self._head + 1
+        if head == len(buf):
+            head = 0
+        self._head = head
+        buf[head, 0] = t
+        buf[head, 1:] = state_column
+        if self._n < len(buf):
+            self._n += 1
 
     def _ordered(self) -> np.ndarray:
         idx = (self._head - np.arange(self._n)[::-1]) % len(self._buf)

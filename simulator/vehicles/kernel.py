@@ -1,8 +1,8 @@
 """The dynamic bicycle step compiled with numba: the same model and operation order as the
-numpy reference in ``simulator.vehicles.dynamics`` (one loop over cars instead of ~60 ufunc calls,
-~10x faster for 51 cars). ``KERNEL`` is None when numba is not installed; ``dynamics.step``
-then uses the numpy path. ``tests/simulator/test_dynamics_kernel.py`` checks that both
-agree to rounding.
+numpy reference in ``simulator.vehicles.dynamics`` (one loop over cars instead of ~60 ufunc
+calls, ~10x faster for 51 cars); and the odometer (``ODOMETER``). Both are None when numba
+is not installed; ``dynamics.step`` and ``dynamics.odometer`` then use numpy.
+``tests/simulator/test_dynamics_kernel.py`` checks that both agree to rounding.
 """
 
 from __future__ import annotations
@@ -110,4 +110,15 @@ def _step(d, accel_cmd, steer_cmd, c, dt):  # pragma: no cover - compiled
         d[9, i], d[10, i] = w0, w1
 
 
+def _odometer(distance, vx, dt):  # pragma: no cover - compiled
+    top = -math.inf
+    for i in range(len(vx)):
+        v = vx[i]
+        distance[i] += v * dt
+        if v > top or v != v:           # NaN wins, as in numpy's max
+            top = v
+    return top
+
+
 KERNEL = njit(cache=True, fastmath=False, nogil=True)(_step) if njit is not None else None
+ODOMETER = njit(cache=True, fastmath=False, nogil=True)(_odometer) if njit is not None else None

@@ -3,6 +3,8 @@ collision records with indices."""
 
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 import pytest
 
@@ -141,3 +143,24 @@ def test_controls_do_not_touch_other_vehicles() -> None:
             b.step()
         assert far != near
         assert np.array_equal(a.state.data[:, far], b.state.data[:, far])
+
+
+def test_one_controls_mapping_reused_or_changed_in_place_acts_as_fresh_ones() -> None:
+    """A world remembers the last controls to skip re-taking them: a mapping the caller
+    keeps and edits in place, or repeats, drives exactly as new mappings each step."""
+    with _world(count=3) as a, _world(count=3) as b:
+        phases = [{}, {1: DirectControl(-2.0, 0.01)},
+                  {"ego": MetaAction("left"), 2: MetaAction(target_speed_mps=15.0)},
+                  {0: DirectControl(0.5, -0.02)}]
+        kept: dict = {}
+        for k in range(_steps(6.0, a)):
+            want = phases[(k // 70) % 4]
+            kept.clear()
+            kept.update(want)
+            a.step(kept)
+            b.step({key: copy.copy(c) for key, c in want.items()})   # new objects: re-taken
+            assert np.array_equal(a.direct, b.direct) and np.array_equal(a.meta, b.meta)
+            if k == 230:                # mid-phase: the same objects go on after it
+                a.reset(seed=3)
+                b.reset(seed=3)
+        assert np.array_equal(a.state.data, b.state.data)
