@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import importlib.util
 import json
-import sys
 from pathlib import Path
 
 import pytest
@@ -19,7 +18,6 @@ SCRIPT = Path(__file__).resolve().parents[2] / "examples" / "train_ppo.py"
 def train_ppo():
     spec = importlib.util.spec_from_file_location("train_ppo", SCRIPT)
     module = importlib.util.module_from_spec(spec)
-    sys.modules.setdefault("train_ppo", module)
     spec.loader.exec_module(module)
     return module
 
@@ -51,13 +49,19 @@ def test_train_ppo_script_end_to_end(train_ppo, tmp_path):
     PPO.load(out / "model.zip", device="cpu")
 
 
+# 30 rollouts of 2 x 512 steps, seed 0, the script's defaults otherwise (LaneKeep with its
+# recommended reward overrides, normalised observations): the policy drives the whole road
+# (return ~660, route_end at ~10.5 m/s); a random policy scores ~40 and leaves the road
+# within ~20 m. Route completion is the on-route one: a random car drifting into the
+# oncoming lane reads route_progress ~0.99 there.
+LEARN_ARGS = ["--timesteps", "30720", "--seed", "0", "--n-envs", "2", "--vec-env", "dummy",
+              "--eval-episodes", "3", "--no-video"]
+
+
 def test_ppo_beats_random_on_lanekeep(train_ppo, tmp_path):
     result = train_ppo.main(LEARN_ARGS + ["--out", str(tmp_path)])
     trained, rand = result["trained"], result["random"]
-    assert trained["mean_return"] > rand["mean_return"] + 100.0, (trained, rand)
+    assert trained["mean_return"] > rand["mean_return"] + 200.0, (trained, rand)
     assert trained["mean_route_completion_on_route"] > \
-        rand["mean_route_completion_on_route"] + 0.1, (trained, rand)
-
-
-LEARN_ARGS = ["--timesteps", "30720", "--seed", "0", "--n-envs", "2", "--vec-env", "dummy",
-              "--eval-episodes", "3", "--no-video"]
+        rand["mean_route_completion_on_route"] + 0.5, (trained, rand)
+    assert "off_road" not in trained["terminations"], trained
