@@ -13,6 +13,7 @@ from agents.controllers import SpeedPID
 from agents.human import ReactionDelay, SpeedWander
 from agents.profiles import DriverParams, sample_drivers
 from scenarios.schema import Scenario
+from simulator.traffic import kernels
 from simulator.traffic.logic import DriverArrays, TrafficLogic
 
 EGO = 0
@@ -39,9 +40,20 @@ class Drivers:
         lights and give-way points are seen long in advance: braking for them is not
         delayed, nor at a gap under 2 m); crashed cars brake. ``pid_rows`` (the autopilot:
         ego, meta-actions): a PID on the speed IDM wants in one second, with IDM's braking
-        as an override, full braking once stopped with nowhere to go.
+        as an override, full braking once stopped with nowhere to go. Compiled
+        (``kernels.driver_commands``, ``autopilot_commands``) unless ``tr.use_kernels`` is
+        False: the numpy reference below.
         """
-        np.minimum(self.reaction.step(tr.lead_accel), tr.stop_accel, out=out)
+        delayed = self.reaction.step(tr.lead_accel)
+        if tr.use_kernels:
+            n = len(out)
+            target, cap = np.empty(n), np.empty(n)
+            kernels.driver_commands(delayed, tr.stop_accel, tr.gap_m, acc, tr.crashed, speed,
+                                    v0, out, target, cap)
+            pid = self.speed_pid.step(target, speed, upper_mps2=cap)
+            kernels.autopilot_commands(pid, target, speed, max_decel_mps2, pid_rows, out)
+            return
+        np.minimum(delayed, tr.stop_accel, out=out)
         np.minimum(out, np.where(tr.gap_m < 2.0, acc, np.inf), out=out)
         out[tr.crashed] = acc[tr.crashed]
         target = np.clip(speed + acc * 1.0, 0.0, v0)

@@ -1,5 +1,6 @@
 """The drivers' per-decision arithmetic compiled with numba: leaders, desired speeds, stop
-distances, IDM accelerations and pure-pursuit steering, one loop over vehicles each.
+distances, IDM accelerations, pure-pursuit steering and the drivers' acceleration commands,
+one loop over vehicles each.
 
 At 50 cars every numpy call of ``TrafficLogic`` costs more in dispatch than in arithmetic
 (~1 us per call, ~600 calls per decision); these kernels do the same work in a few us.
@@ -186,6 +187,67 @@ def steering(g, lane, s, next_lane, x, y, yaw, speed, wheelbase, lookahead_s, mi
         rear_x = x[i] - np.cos(yaw[i]) * wheelbase[i] / 2.0
         rear_y = y[i] - np.sin(yaw[i]) * wheelbase[i] / 2.0
         out[i] = pure_pursuit_steer_one(rear_x, rear_y, yaw[i], tx, ty, wheelbase[i])
+
+
+@njit(cache=True, nogil=True)
+def _minimum(a, b):  # pragma: no cover - compiled
+    """``np.minimum`` of two floats, bit for bit (NaN wins; of two zeros, ``b``)."""
+    return a if (a < b or a != a) else b
+
+
+@njit(cache=True, nogil=True)
+def _maximum(a, b):  # pragma: no cover - compiled
+    """``np.maximum`` of two floats, bit for bit (NaN wins; of two zeros, ``b``)."""
+    return a if (a > b or a != a) else b
+
+
+@njit(cache=True, nogil=True)
+def driver_commands(delayed, stop_accel, gap, acc, crashed, speed, v0, out, target,
+                    cap):  # pragma: no cover - compiled
+    """``Drivers.accel_commands`` up to the autopilot's PID: the human drivers' commands
+    into ``out``, the PID's target speed and upper limit into ``target`` and ``cap``."""
+    for i in range(len(acc)):
+        a = _minimum(delayed[i], stop_accel[i])
+        a = _minimum(a, acc[i] if gap[i] < 2.0 else np.inf)
+        out[i] = acc[i] if crashed[i] else a
+        target[i] = _minimum(_maximum(speed[i] + acc[i] * 1.0, 0.0), v0[i])
+        cap[i] = acc[i] if acc[i] < -0.5 else np.inf
+
+
+@njit(cache=True, nogil=True)
+def autopilot_commands(pid, target, speed, max_decel, rows, out):  # pragma: no cover
+    """``Drivers.accel_commands`` after the PID: its commands into ``out`` on ``rows``,
+    full braking once stopped with nowhere to go."""
+    for i in range(len(out)):
+        if rows[i]:
+            out[i] = -max_decel[i] if (target[i] <= 0.0 and speed[i] < 0.3) else pid[i]
+
+
+@njit(cache=True, nogil=True)
+def lane_change_candidates(lane, s, active, crashed, cooldown, speed, prev_lane, allowed,
+                           forced_change, mobil, is_road, after_junction, is_entry,
+                           at_junction_end, length, left, right, seam_m, after_junction_m,
+                           no_change_zone_m, cand_lanes, available, by_mobil,
+                           forced):  # pragma: no cover - compiled
+    """``TrafficLogic.lane_changes``' eligibility: see there. Writes the neighbour lanes,
+    the sides worth testing and who changes by MOBIL or by force; returns whether any side
+    is."""
+    anything = False
+    for i in range(len(s)):
+        ln = max(lane[i], 0)
+        road = is_road[ln] and active[i] and not crashed[i] and prev_lane[i] < 0
+        start_m = after_junction_m if after_junction[ln] else (0.0 if is_entry[ln] else seam_m)
+        end_m = no_change_zone_m if at_junction_end[ln] else seam_m
+        eligible = (road and cooldown[i] <= 0 and speed[i] > 3.0 and s[i] > start_m
+                    and length[ln] - s[i] > end_m)
+        by_mobil[i] = eligible and allowed[i] and mobil
+        forced[i] = forced_change[i] >= 0 and road
+        cand_lanes[i, 0] = left[ln]
+        cand_lanes[i, 1] = right[ln]
+        for k in range(2):
+            available[i, k] = cand_lanes[i, k] >= 0 and (by_mobil[i] or forced[i])
+            anything = anything or available[i, k]
+    return anything
 
 
 @njit(cache=True, nogil=True)

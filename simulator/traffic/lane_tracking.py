@@ -28,6 +28,7 @@ class LaneTracker:
         self.hdmap = hdmap
         self.lanes = lanes
         self.routes = routes
+        self._has_exits = bool(lanes.is_exit.any())
         # Per vehicle: the stream choosing its next lane at forks (None: the first
         # successor, i.e. straight on). Set for each episode.
         self.successor_rngs: list[np.random.Generator | None] = []
@@ -58,13 +59,18 @@ class LaneTracker:
         """
         la = self.lanes
         la.project_active(tr.lane, x, y, tr.s, tr.d, tr.active)
-        off = direct & tr.active & (np.abs(tr.d) > la.width_m[np.maximum(tr.lane, 0)])
-        for i in np.flatnonzero(off):
-            self._relocate(tr, int(i), x, y, yaw)
+        if direct.any():
+            off = direct & tr.active & (np.abs(tr.d) > la.width_m[np.maximum(tr.lane, 0)])
+            for i in np.flatnonzero(off):
+                self._relocate(tr, int(i), x, y, yaw)
         lane0 = np.maximum(tr.lane, 0)
-        for i in np.flatnonzero(tr.active & (tr.s > la.length_m[lane0])):
+        past_end = np.flatnonzero(tr.active & (tr.s > la.length_m[lane0]))
+        for i in past_end:
             self._advance(tr, int(i))
-        lane0 = np.maximum(tr.lane, 0)
+        if not self._has_exits:         # a ring: nobody can leave the map
+            return past_end[:0]
+        if len(past_end):
+            lane0 = np.maximum(tr.lane, 0)
         at_exit = tr.active & la.is_exit[lane0] & (tr.s > la.length_m[lane0] - length_m)
         return np.flatnonzero(at_exit & ~routed)
 

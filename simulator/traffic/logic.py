@@ -300,24 +300,23 @@ class TrafficLogic:
         speed and position. Executes the changes (a mover's station and offset become its
         exact projection on the new lane); returns the movers."""
         self.change_cooldown_s = np.maximum(self.change_cooldown_s - dt_s, 0.0)
-        lane = np.maximum(self.lane, 0)
         la = self.lanes
-        # Near a lane's ends the neighbours across the seam are not searched: no changes
-        # within a few car lengths of a start or an end (longer near junctions).
-        eligible = (self.active & ~self.crashed & (self.change_cooldown_s <= 0)
-                    & (speed > 3.0) & la.is_road[lane] & (self.prev_lane < 0)
-                    & (self.s > np.where(la.after_junction[lane], _NO_CHANGE_AFTER_JUNCTION_M,
-                                         np.where(la.is_entry[lane], 0.0, _SEAM_M)))
-                    & (la.length_m[lane] - self.s > np.where(la.at_junction_end[lane],
-                                                             _NO_CHANGE_ZONE_M, _SEAM_M)))
-        cand_lanes = np.stack([la.left[lane], la.right[lane]], 1)  # (n, 2)
-        forced = (self.forced_change >= 0) & self.active & ~self.crashed & \
-            la.is_road[lane] & (self.prev_lane < 0)
-        by_mobil = eligible & self.lane_change_allowed & mobil
-        available = (cand_lanes >= 0) & (by_mobil | forced)[:, None]
-        if not available.any():
-            return np.zeros(len(speed), bool)
         n = len(speed)
+        if self.use_kernels:
+            cand_lanes, available = np.empty((n, 2), np.int64), np.empty((n, 2), bool)
+            by_mobil, forced = np.empty(n, bool), np.empty(n, bool)
+            anything = kernels.lane_change_candidates(
+                self.lane, self.s, self.active, self.crashed, self.change_cooldown_s,
+                np.ascontiguousarray(speed, np.float64), self.prev_lane,
+                self.lane_change_allowed, self.forced_change, bool(mobil), la.is_road,
+                la.after_junction, la.is_entry, la.at_junction_end, la.length_m, la.left,
+                la.right, _SEAM_M, _NO_CHANGE_AFTER_JUNCTION_M, _NO_CHANGE_ZONE_M, cand_lanes,
+                available, by_mobil, forced)
+        else:
+            cand_lanes, available, by_mobil, forced = self._lane_change_candidates(speed, mobil)
+            anything = available.any()
+        if not anything:
+            return np.zeros(n, bool)
         dr = self.drivers
         side = np.empty(n, np.int64)
         new_s, new_d, incentive = np.empty((n, 2)), np.empty((n, 2)), np.empty((n, 2))
@@ -346,6 +345,27 @@ class TrafficLogic:
             self.change_cooldown_s[rows] = _LANE_CHANGE_COOLDOWN_S
             self.forced_change[rows] = NO_LANE
         return movers
+
+    def _lane_change_candidates(self, speed: np.ndarray, mobil: bool
+                                ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Neighbour lanes (n, 2), the sides worth testing (n, 2), who changes by MOBIL and
+        who by force: the numpy reference of ``kernels.lane_change_candidates``."""
+        lane = np.maximum(self.lane, 0)
+        la = self.lanes
+        # Near a lane's ends the neighbours across the seam are not searched: no changes
+        # within a few car lengths of a start or an end (longer near junctions).
+        eligible = (self.active & ~self.crashed & (self.change_cooldown_s <= 0)
+                    & (speed > 3.0) & la.is_road[lane] & (self.prev_lane < 0)
+                    & (self.s > np.where(la.after_junction[lane], _NO_CHANGE_AFTER_JUNCTION_M,
+                                         np.where(la.is_entry[lane], 0.0, _SEAM_M)))
+                    & (la.length_m[lane] - self.s > np.where(la.at_junction_end[lane],
+                                                             _NO_CHANGE_ZONE_M, _SEAM_M)))
+        cand_lanes = np.stack([la.left[lane], la.right[lane]], 1)  # (n, 2)
+        forced = (self.forced_change >= 0) & self.active & ~self.crashed & \
+            la.is_road[lane] & (self.prev_lane < 0)
+        by_mobil = eligible & self.lane_change_allowed & mobil
+        available = (cand_lanes >= 0) & (by_mobil | forced)[:, None]
+        return cand_lanes, available, by_mobil, forced
 
     # ------------------------------------------------------------------ yielding
 

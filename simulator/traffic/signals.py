@@ -45,20 +45,30 @@ class SignalTable:
             if lane.signal_group is not None and lane.junction in index:
                 self.lane_light[lane.index] = 2 * index[lane.junction] + lane.signal_group
         self._states = np.full(2 * max(len(self._signals), 1), GREEN, np.int64)
+        self._lit = np.flatnonzero(self.lane_light >= 0)
+        self._lane_states: np.ndarray | None = None
 
     def update(self, time_s: float) -> np.ndarray:
         """Recompute all light states; returns the (2 * n_signals,) state array."""
+        states = self._states
         for k, (_, sig) in enumerate(self._signals):
-            self._states[2 * k] = light_state(sig, 0, time_s)
-            self._states[2 * k + 1] = light_state(sig, 1, time_s)
-        return self._states
+            for row, state in ((2 * k, light_state(sig, 0, time_s)),
+                               (2 * k + 1, light_state(sig, 1, time_s))):
+                if states[row] != state:
+                    states[row] = state
+                    self._lane_states = None
+        return states
 
     def lane_states(self) -> np.ndarray:
-        """Per lane: the state of the light at its end, GREEN where there is none."""
-        out = np.full(len(self.lane_light), GREEN, np.int64)
-        has = self.lane_light >= 0
-        out[has] = self._states[self.lane_light[has]]
-        return out
+        """Per lane: the state of the light at its end, GREEN where there is none.
+
+        The same array is returned until a light changes (then a new one): read it, do not
+        write into it."""
+        if self._lane_states is None:
+            out = np.full(len(self.lane_light), GREEN, np.int64)
+            out[self._lit] = self._states[self.lane_light[self._lit]]
+            self._lane_states = out
+        return self._lane_states
 
     def snapshot(self) -> dict[str, dict[str, str]]:
         """Light states by intersection and arm group, for GT and summaries."""

@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 
 from scenarios import BUNDLED_DIR, DEFAULT_SCENARIO, load
+from simulator.traffic import kernels, logic
 from simulator.traffic.logic import TrafficLogic
 from simulator.traffic.signals import GREEN
 from simulator.world import World
@@ -124,6 +125,29 @@ def test_lane_changes_match_the_numpy_reference(states) -> None:
     assert moved >= 5
 
 
+def test_lane_change_candidates_match_the_numpy_reference(states) -> None:
+    rng = np.random.default_rng(4)
+    for tr, st in states:
+        speed = st["speed"]
+        n, la = len(speed), tr.lanes
+        tr = copy.deepcopy(tr)
+        tr.change_cooldown_s = np.where(rng.random(n) < 0.3, rng.uniform(0, 4, n), 0.0)
+        tr.lane_change_allowed = rng.random(n) < 0.8
+        for mobil in (True, False):
+            want = tr._lane_change_candidates(speed, mobil)
+            got = (np.empty((n, 2), np.int64), np.empty((n, 2), bool), np.empty(n, bool),
+                   np.empty(n, bool))
+            anything = kernels.lane_change_candidates(
+                tr.lane, tr.s, tr.active, tr.crashed, tr.change_cooldown_s, speed,
+                tr.prev_lane, tr.lane_change_allowed, tr.forced_change, mobil, la.is_road,
+                la.after_junction, la.is_entry, la.at_junction_end, la.length_m, la.left,
+                la.right, logic._SEAM_M, logic._NO_CHANGE_AFTER_JUNCTION_M,
+                logic._NO_CHANGE_ZONE_M, *got)
+            for a, b in zip(want, got):
+                assert np.array_equal(a, b)
+            assert anything == want[1].any()
+
+
 def test_steering_matches_the_numpy_reference_to_rounding(states) -> None:
     for tr, st in states:
         a, b, _, _ = _both(tr, "steering", st["x"], st["y"], st["yaw"], st["speed"])
@@ -157,3 +181,35 @@ def test_a_kernel_cache_goes_stale_with_the_modules_it_compiles_in(tmp_path, mon
     assert locator.get_source_stamp() != before      # the cached g would be reloaded
     for name in ("kernel_mod", "dep_mod"):
         sys.modules.pop(name, None)
+
+
+def test_driver_commands_match_the_numpy_reference_bit_for_bit(states) -> None:
+    """Accel commands (reaction delay, autopilot PID, stopped braking) from both paths,
+    with signed zeros, crashes, short gaps and stopped cars mixed in."""
+    rng = np.random.default_rng(2)
+    with World(load(BUNDLED_DIR / "highway.yaml").model_copy(update={"sensors": []})) as w:
+        drivers, max_decel = w.driver_models, w.params.max_decel_mps2
+        n = w.n_vehicles
+        checked = 0
+        for tr, st in states:
+            if len(tr.s) != n:
+                continue
+            checked += 1
+            speed, _, _, v0, _ = _inputs(tr, st, rng)
+            acc = np.where(rng.random(n) < 0.2, rng.choice([0.0, -0.0, -0.5, -3.0], n),
+                           tr.idm_accel)
+            speed = np.where(rng.random(n) < 0.2, rng.choice([0.0, 0.1, 0.29], n), speed)
+            v0 = np.where(rng.random(n) < 0.1, 0.0, v0)
+            tr.gap_m = np.where(rng.random(n) < 0.2, rng.uniform(-1.0, 2.5, n), tr.gap_m)
+            pid_rows = rng.random(n) < 0.3
+            outs = []
+            for use_kernels in (False, True):
+                d, t = copy.deepcopy(drivers), copy.deepcopy(tr)
+                t.use_kernels = use_kernels
+                out = np.full(n, np.nan)
+                d.accel_commands(t, speed, acc, v0, pid_rows, max_decel, out)
+                outs.append((out, d.speed_pid.integral.copy()))
+            assert np.array_equal(outs[0][0].view(np.int64), outs[1][0].view(np.int64))
+            assert np.array_equal(outs[0][1], outs[1][1])
+            drivers.accel_commands(tr, speed, acc, v0, pid_rows, max_decel, np.empty(n))
+        assert checked >= 5
