@@ -66,17 +66,27 @@ def _touches_prop(i, k, x, y, yaw, radius, half, prop_x, prop_y, prop_yaw, prop_
 def _candidates(x, y, yaw, active, radius, half, prop_x, prop_y, prop_yaw, prop_r, prop_half,
                 grid_origin, cell_m, grid_shape, cell_start, cell_props,
                 near):  # pragma: no cover - compiled
-    """``CollisionWorld.candidates``' broad phase as loops: circles, then the box test; each
-    car tests only the props listed in its grid cell (``PropGrid``)."""
+    """``CollisionWorld.candidates``' broad phase as loops: circles, then the box test; car
+    pairs from a sweep along x, and each car tests only the props listed in its grid cell
+    (``PropGrid``)."""
     n = len(x)
+    r_max = 0.0
     for i in range(n):
         near[i] = False
-    for i in range(n):
-        if not active[i]:
-            continue
-        for j in range(i + 1, n):
-            if not active[j]:
-                continue
+        r_max = max(r_max, radius[i])
+    # Car pairs: a sweep along x. A pair whose circles meet is less than r_i + r_max apart
+    # in x, so each car looks only that far ahead in x order; NaN sorts last and meets
+    # nothing. Each pair is tested as the all-pairs loop would, lower index first.
+    cars = np.flatnonzero(active)
+    order = cars[np.argsort(x[cars])]
+    for a in range(len(order)):
+        p = order[a]
+        bound = radius[p] + r_max
+        for b in range(a + 1, len(order)):
+            q = order[b]
+            if not x[q] - x[p] < bound:
+                break
+            i, j = min(p, q), max(p, q)
             dx = x[i] - x[j]
             dy = y[i] - y[j]
             reach = radius[i] + radius[j]
@@ -238,9 +248,9 @@ class CollisionWorld:
         vehicle's or a prop's: bounding circles first, then an oriented-box separating-axis
         test.
 
-        A numba kernel (``_candidates``, each car testing the props of its ``PropGrid``
-        cell) unless ``use_kernel`` is False: the numpy reference below, every car against
-        every prop. Both give the same answer.
+        A numba kernel (``_candidates``: car pairs swept along x, each car testing the props
+        of its ``PropGrid`` cell) unless ``use_kernel`` is False: the numpy reference
+        below, all pairs and every car against every prop. Both give the same answer.
         """
         if self.use_kernel:
             near = np.empty(len(x), bool)
