@@ -144,11 +144,12 @@ def _build_kernel_run(state: VehicleState, params: VehicleParams,
     data = state.data
     kernel = KERNEL
     a_buf, s_buf = np.empty(n), np.empty(n)
+    trig = np.full((3, n), np.nan)     # per car: a steering angle, its cos and sin
 
     def run(accel_cmd: np.ndarray | float, steer_cmd: np.ndarray | float) -> None:
         a_buf[:] = accel_cmd
         s_buf[:] = steer_cmd
-        kernel(data, a_buf, s_buf, consts, dt)
+        kernel(data, a_buf, s_buf, consts, dt, trig)
 
     return run
 

@@ -44,7 +44,7 @@ def constants(params: VehicleParams, dt: float, v_hi: np.ndarray, v_lo: np.ndarr
                                           for k in CONST_ROWS]))
 
 
-def _step(d, accel_cmd, steer_cmd, c, dt):  # pragma: no cover - compiled
+def _step(d, accel_cmd, steer_cmd, c, dt, trig):  # pragma: no cover - compiled
     n = d.shape[1]
     half_dt = 0.5 * dt
     inv_dt = 1.0 / dt
@@ -66,7 +66,12 @@ def _step(d, accel_cmd, steer_cmd, c, dt):  # pragma: no cover - compiled
         alpha_r = math.atan2(c[8, i] * r - vy, vx)
         f_f = min(max(c[9, i] * alpha_f, -fm_f), fm_f)
         f_r = min(max(c[10, i] * alpha_r, -fm_r), fm_r)
-        cd, sd = math.cos(steer), math.sin(steer)
+        # The wheels mostly hold their angle between decisions: reuse its cos and sin.
+        if steer == trig[0, i] and steer != 0.0:    # +-0 share a key but not a sine
+            cd, sd = trig[1, i], trig[2, i]
+        else:
+            cd, sd = math.cos(steer), math.sin(steer)
+            trig[0, i], trig[1, i], trig[2, i] = steer, cd, sd
         back = f_f * sd
         f_f = f_f * cd
         r = r + f_f * c[11, i]

@@ -8,6 +8,7 @@ import pytest
 from scenarios.schema import VehicleSpec
 from simulator.vehicles import dynamics
 from simulator.vehicles.kernel import KERNEL
+from simulator.vehicles.kernel import constants as kernel_constants
 
 pytestmark = pytest.mark.skipif(KERNEL is None, reason="numba not installed")
 
@@ -56,3 +57,22 @@ def test_compiled_odometer_matches_numpy_bit_for_bit() -> None:
         np.add(ref, vx * 0.01, out=ref)
         assert np.array_equal(fast, ref, equal_nan=True)
         assert np.array_equal(top, vx.max(), equal_nan=True)
+
+
+def test_cached_steering_trig_changes_nothing() -> None:
+    """The kernel's cos/sin of held steering angles: the same state bit for bit as
+    computing them afresh each step (commands held, changed, through zero)."""
+    rng = np.random.default_rng(5)
+    params = dynamics.VehicleParams.from_specs([VehicleSpec()] * 30)
+    consts = kernel_constants(params, 0.01, *dynamics.blend_speeds(params, 0.01))
+    cached = _fleet(rng, 30)
+    fresh = cached.data.copy()
+    steer = rng.uniform(-0.3, 0.3, 30)
+    for k in range(400):
+        if k % 10 == 0:
+            steer = np.where(rng.random(30) < 0.2, rng.choice([0.0, -0.0], 30),
+                             rng.uniform(-0.3, 0.3, 30))
+        accel = rng.uniform(-3, 2, 30)
+        dynamics.step(cached, params, accel, steer, 0.01)
+        KERNEL(fresh, accel, steer, consts, 0.01, np.full((3, 30), np.nan))
+        assert np.array_equal(cached.data.view(np.int64), fresh.view(np.int64))
