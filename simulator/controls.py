@@ -100,3 +100,33 @@ def normalise_controls(controls: Controls, names: list[str]) -> dict[int, Contro
                             f"{type(c).__name__}")
         out[i] = c
     return out
+
+
+NOT_SEEN = object()
+"""What :func:`remember_controls` gives for controls it cannot recognise again."""
+
+
+def remember_controls(controls: Controls) -> object:
+    """What to keep of a step's ``controls`` for :func:`same_controls`: None or the bare
+    control itself (immutable), a copy of a plain dict (its caller may edit it in place
+    before the next step); ``NOT_SEEN`` for any other mapping."""
+    if type(controls) is dict:
+        return dict(controls)
+    if controls is None or isinstance(controls, (DirectControl, MetaAction)):
+        return controls
+    return NOT_SEEN
+
+
+def same_controls(controls: Controls, remembered: object) -> bool:
+    """``controls`` holds the very control objects, for the same keys, as the controls
+    ``remembered`` (:func:`remember_controls`) from: normalising them again gives the same
+    result. Identity, not equality: ``DirectControl(0.0, -0.0)`` equals
+    ``DirectControl(0.0, 0.0)`` but commands another bit pattern."""
+    if type(controls) is dict and type(remembered) is dict:
+        if len(controls) != len(remembered):
+            return False
+        for key, c in controls.items():
+            if remembered.get(key, NOT_SEEN) is not c:
+                return False
+        return True
+    return controls is remembered and remembered is not NOT_SEEN

@@ -23,12 +23,15 @@ import numpy as np
 
 from scenarios.schema import Scenario
 from simulator.controls import (
+    NOT_SEEN,
     Controls,
     DirectControl,
     EgoControl,
     MetaAction,
     normalise_controls,
+    remember_controls,
     resolve_vehicle,
+    same_controls,
 )
 from simulator.map.build import build_hdmap
 from simulator.map.lane_arrays import LaneArrays
@@ -68,7 +71,6 @@ EGO = 0
 MOBIL_PERIOD_S = 1.0
 HISTORY_S = 2.0  # how far back ego_pose(t) reaches (rolling-shutter sweeps, motion blur)
 _PARK_X = 1.0e5  # inactive vehicles wait far outside the map
-_UNSET = object()  # no controls seen yet in this episode
 
 
 class World:
@@ -179,7 +181,7 @@ class World:
         self.meta = np.zeros(n, bool)        # driven by MetaAction this step
         self._external = True                # False: nobody was driven from outside last step
         self._meta_actions: dict[int, MetaAction] = {}
-        self._last_controls: object = _UNSET   # the raw controls of the last step (a copy)
+        self._last_controls: object = NOT_SEEN   # see controls.remember_controls
         self._direct_cmds: list[tuple[int, float, float]] = []
         self.meta_speed_mps = np.full(n, np.nan)
         self.accel_cmd = np.zeros(n)
@@ -312,7 +314,8 @@ class World:
                 ego's. Every other vehicle is driven by its own driver (the ego by its
                 autopilot), resuming from its last decision.
         """
-        if not self._same_controls(controls):
+        # An env repeats one action for several physics steps: nothing to take again.
+        if not same_controls(controls, self._last_controls):
             self._take_controls(controls)
         if self.step_index % self.control_every == 0:
             self._decide()
@@ -332,26 +335,10 @@ class World:
                 self.step_index % self.control_every == 0:
             self._check_collisions()
 
-    def _same_controls(self, controls: Controls) -> bool:
-        """``controls`` holds the very objects, for the same keys, of the last step's (an env
-        repeats one action for several physics steps): taking them again changes nothing."""
-        last = self._last_controls
-        if type(controls) is dict and type(last) is dict:
-            if len(controls) != len(last):
-                return False
-            for key, c in controls.items():
-                if last.get(key, _UNSET) is not c:
-                    return False
-            return True
-        return controls is last
-
     def _take_controls(self, controls: Controls) -> None:
         """Who is driven from outside, and how, from this step on."""
         ctl = normalise_controls(controls, self.vehicle_names)
-        # A copy: the caller may change its mapping in place before the next step.
-        plain = controls is None or isinstance(controls, (DirectControl, MetaAction))
-        self._last_controls = dict(controls) if type(controls) is dict else \
-            controls if plain else _UNSET
+        self._last_controls = remember_controls(controls)
         self._direct_cmds = [(i, c.accel_mps2, c.steer_rad) for i, c in ctl.items()
                              if isinstance(c, DirectControl)]
         if ctl or self._external:   # nobody driven from outside, now or before: nothing to do

@@ -4,12 +4,20 @@ collision records with indices."""
 from __future__ import annotations
 
 import copy
+import types
 
 import numpy as np
 import pytest
 
 from scenarios import parse_scenario
-from simulator.controls import DirectControl, MetaAction, normalise_controls
+from simulator.controls import (
+    NOT_SEEN,
+    DirectControl,
+    MetaAction,
+    normalise_controls,
+    remember_controls,
+    same_controls,
+)
 from simulator.errors import WorldError
 from simulator.world import World
 
@@ -164,3 +172,19 @@ def test_one_controls_mapping_reused_or_changed_in_place_acts_as_fresh_ones() ->
                 a.reset(seed=3)
                 b.reset(seed=3)
         assert np.array_equal(a.state.data, b.state.data)
+
+
+def test_same_controls_are_the_same_objects_for_the_same_keys() -> None:
+    a, b = DirectControl(0.0, 0.0), DirectControl(0.0, -0.0)
+    kept = {0: a}
+    memo = remember_controls(kept)
+    assert same_controls(kept, memo) and same_controls({0: a}, memo)
+    assert not same_controls({0: DirectControl(0.0, 0.0)}, memo)   # equal is not enough
+    kept[0] = b
+    assert not same_controls(kept, memo)                            # edited in place
+    assert not same_controls({0: a, 1: a}, memo) and not same_controls({1: a}, memo)
+    assert same_controls(a, remember_controls(a)) and not same_controls(b, remember_controls(a))
+    assert same_controls(None, remember_controls(None))
+    assert not same_controls(None, NOT_SEEN) and not same_controls({}, NOT_SEEN)
+    proxy = types.MappingProxyType({0: a})                          # not a plain dict
+    assert remember_controls(proxy) is NOT_SEEN and not same_controls(proxy, NOT_SEEN)
