@@ -7,10 +7,16 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 OUT    ?= out/default
 ARGS   ?=
-# dev: pytest, ruff; rl: torch (pinned CPU build) + stable-baselines3; bench: highway-env.
-EXTRAS ?= dev,rl,bench
+# dev: pytest, ruff, pykitti; rl: torch (pinned CPU build) + stable-baselines3; bench: highway-env;
+# ray: the export --backend ray.
+EXTRAS ?= dev,rl,bench,ray
 
-.PHONY: run test bench lint clean deps
+# nuscenes-devkit (the reader the nuScenes and KITTI-object tests load our output with) pins
+# numpy < 2: it lives in its own venv, used by the tests through a subprocess.
+DEVKIT := .venv-devkit
+DEVKIT_STAMP := $(DEVKIT)/.installed
+
+.PHONY: run test bench lint clean deps devkit
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -38,7 +44,15 @@ deps: $(STAMP)
 run: deps
 	$(PY) run_sim.py run --scenario scenarios/default.yaml --out $(OUT) $(ARGS)
 
-test: deps
+$(DEVKIT_STAMP): tests/exporters/devkit-requirements.txt
+	$(PYTHON) -m venv $(DEVKIT)
+	$(DEVKIT)/bin/python -m pip install --quiet --upgrade pip
+	$(DEVKIT)/bin/python -m pip install --quiet -r tests/exporters/devkit-requirements.txt
+	@touch $(DEVKIT_STAMP)
+
+devkit: $(DEVKIT_STAMP)
+
+test: deps devkit
 	$(PY) -m ruff check .
 	$(PY) -m pytest $(ARGS)
 
@@ -46,4 +60,4 @@ bench: deps
 	$(PY) run_sim.py bench --json $(ARGS)
 
 clean:
-	rm -rf $(VENV) out .pytest_cache .ruff_cache *.egg-info
+	rm -rf $(VENV) $(DEVKIT) out .pytest_cache .ruff_cache *.egg-info
