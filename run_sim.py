@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""DriveSim command line: run | validate | schema | bench.
+"""DriveSim command line: run | export | validate | schema | bench.
 
 User errors (bad scenario, bad flag, missing file) print one line and exit 2; no traceback.
 """
@@ -63,6 +63,16 @@ def _seed(text: str) -> int:
     return value
 
 
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be >= 1, got {text}")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     from scenarios import DEFAULT_SCENARIO
 
@@ -83,6 +93,30 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--no-sensors", action="store_true", help="do not simulate the sensors")
     run.add_argument("--preview-every", type=_positive_float, default=1.0, metavar="S",
                      help="write sensor preview images every S simulated seconds (default 1)")
+
+    exp = sub.add_parser("export", help="export a synthetic dataset (KITTI, KITTI raw, "
+                         "nuScenes, MCAP or the lossless native format)")
+    exp.add_argument("--scenario", default=str(DEFAULT_SCENARIO), help="scenario YAML "
+                     "(default: scenarios/default.yaml)")
+    exp.add_argument("--out", required=True, help="dataset folder (new or empty, or the "
+                     "folder of an interrupted export with --resume)")
+    exp.add_argument("--format", required=True,
+                     choices=["kitti", "kitti-raw", "nuscenes", "mcap", "native"])
+    length = exp.add_mutually_exclusive_group()
+    length.add_argument("--frames", type=_positive_int, metavar="N",
+                        help="frames per episode (default: the scenario's duration)")
+    length.add_argument("--duration", type=_duration, metavar="S",
+                        help="simulated seconds per episode")
+    exp.add_argument("--episodes", type=_positive_int, default=1, metavar="K",
+                     help="episodes; episode k uses seed S + k (default 1)")
+    exp.add_argument("--seed", type=_seed, metavar="S",
+                     help="seed of episode 0 (default: simulation.seed)")
+    exp.add_argument("--workers", type=_positive_int, default=1, metavar="W",
+                     help="episodes exported in parallel (default 1)")
+    exp.add_argument("--backend", choices=["local", "ray"], default="local",
+                     help="local processes, or Ray tasks (RAY_ADDRESS picks the cluster)")
+    exp.add_argument("--resume", action="store_true",
+                     help="finish an interrupted export in --out")
 
     val = sub.add_parser("validate", help="check scenario files (schema, map geometry, lanes, "
                          "the ego route, props and sensors); exit 2 on any error")
@@ -184,6 +218,30 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_export(args: argparse.Namespace) -> int:
+    import hashlib
+
+    from tqdm import tqdm
+
+    from exporters.job import plan_job, run_job
+    from scenarios.loader import load_located
+
+    scenario, where = load_located(args.scenario)
+    _checked(scenario, where)
+    job = plan_job(scenario, Path(args.out), n_frames=args.frames, duration_s=args.duration,
+                   episodes=args.episodes, seed=args.seed,
+                   scenario_hash=hashlib.sha256(Path(args.scenario).read_bytes()).hexdigest())
+    start = time.perf_counter()
+    with tqdm(total=job.total_frames, unit="frame", mininterval=1.0, file=sys.stderr,
+              desc=f"{args.format} {scenario.name}") as bar:
+        manifest = run_job(job, args.format, workers=args.workers, backend=args.backend,
+                           resume=args.resume, on_frames=bar.update)
+    wall = time.perf_counter() - start
+    print(f"{scenario.name}: {manifest['frames']} frames in {len(job.episodes)} episode(s), "
+          f"{args.format}, {wall:.1f} s wall -> {args.out}/ (manifest.json, report.html)")
+    return 0
+
+
 def cmd_bench(args: argparse.Namespace) -> int:
     from benchmarks import UnknownBenchmark, run_benchmarks
 
@@ -211,8 +269,10 @@ def main(argv: list[str] | None = None) -> int:
     from scenarios.loader import one_line
     from simulator.errors import WorldError
 
-    commands = {"run": cmd_run, "validate": cmd_validate, "schema": cmd_schema,
-                "bench": cmd_bench}
+    from exporters.base import ExportError
+
+    commands = {"run": cmd_run, "export": cmd_export, "validate": cmd_validate,
+                "schema": cmd_schema, "bench": cmd_bench}
     try:
         return commands[args.command](args)
     except ScenarioError as exc:
@@ -227,6 +287,9 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_USAGE
     except OutputError as exc:
         print(one_line(f"run_sim.py: {exc}"), file=sys.stderr)
+        return EXIT_USAGE
+    except ExportError as exc:
+        print(one_line(f"run_sim.py export: {exc}"), file=sys.stderr)
         return EXIT_USAGE
     except NpcPolicyError as exc:
         print(one_line(f"{getattr(args, 'scenario', '')}: {exc}"),

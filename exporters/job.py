@@ -14,7 +14,6 @@ from __future__ import annotations
 import contextlib
 import hashlib
 from collections.abc import Callable, Iterator
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -86,3 +85,126 @@ def _npc(job: JobInfo, world: Any):
     npc = NpcPolicies.from_scenario(job.scenario, world, exclude=(0,))
     npc.reset(world)
     return npc
+
+
+# ---------------------------------------------------------------------------- one episode
+def run_episode(job: JobInfo, fmt: str, episode: EpisodeInfo, world: Any, frames: Callable,
+                on_frame: Callable[[], None] | None = None) -> int:
+    """Export one episode with ``world`` (from ``world_for``); the finished marker is
+    written last. Returns the number of frames written."""
+    from exporters.report import EpisodeStats
+
+    exp = exporter_class(fmt)(job)
+    stats = EpisodeStats(episode)
+    exp.open(episode, world)
+    n = 0
+    for frame in frames(episode):
+        exp.write(frame)
+        stats.add(frame)
+        n += 1
+        if on_frame is not None:
+            on_frame()
+    exp.close()
+    stats.save(job.out_dir / STATE_DIR / "report")
+    write_json(_marker(job.out_dir, episode), {"episode": episode.index, "seed": episode.seed,
+                                               "frames": n})
+    return n
+
+
+def _marker(out_dir: Path, episode: EpisodeInfo) -> Path:
+    return out_dir / STATE_DIR / "episodes" / f"{episode.name}.json"
+
+
+def finished_episodes(job: JobInfo) -> set[int]:
+    """Indices of the episodes whose marker is on disk."""
+    return {e.index for e in job.episodes if _marker(job.out_dir, e).exists()}
+
+
+# ---------------------------------------------------------------------------- the job
+def plan_text(job: JobInfo, fmt: str) -> str:
+    """What ``--resume`` must find unchanged: format, scenario and episodes."""
+    return json_text({
+        "format": fmt,
+        "scenario_sha256": job.scenario_hash,
+        "episodes": [{"index": e.index, "seed": e.seed, "frames": e.n_frames,
+                      "frame_hz": e.frame_hz} for e in job.episodes],
+    })
+
+
+def prepare_out(job: JobInfo, fmt: str, resume: bool) -> set[int]:
+    """Check the output folder for a new job or a resume; the episodes already done.
+
+    Raises:
+        ExportError: a non-empty folder without ``resume``; a resume of another job.
+    """
+    out = job.out_dir
+    if out.exists() and not out.is_dir():
+        raise ExportError(f"{out}: exists and is not a folder")
+    plan_file = out / STATE_DIR / "job.json"
+    text = plan_text(job, fmt)
+    if resume:
+        if not plan_file.exists():
+            if out.exists() and any(out.iterdir()):
+                raise ExportError(f"{out}: nothing to resume (no {STATE_DIR}/job.json): "
+                                  "not a DriveSim export folder")
+        elif plan_file.read_text() != text:
+            raise ExportError(f"{out}: --resume of a different job (format, scenario, seeds "
+                              "or frames differ from the interrupted one)")
+        remove_partials(out)
+    elif out.exists() and any(out.iterdir()):
+        raise ExportError(f"{out}: not empty; use --resume to finish an interrupted export "
+                          "into it, or choose a new folder")
+    from exporters.files import write_text
+
+    write_text(plan_file, text)
+    return finished_episodes(job)
+
+
+def run_job(job: JobInfo, fmt: str, *, workers: int = 1, backend: str = "local",
+            resume: bool = False, on_frames: Callable[[int], None] | None = None) -> dict:
+    """Run every unfinished episode, then the format's dataset-wide files, the report and
+    ``manifest.json``. ``on_frames(n)`` is called as frames finish. Returns the manifest."""
+    exporter_class(fmt)  # an unknown format fails before any file is written
+    if workers < 1:
+        raise ExportError(f"--workers must be >= 1, got {workers}")
+    done = prepare_out(job, fmt, resume)
+    if on_frames is not None and done:
+        on_frames(sum(e.n_frames for e in job.episodes if e.index in done))
+    from exporters.manifest import write_manifest
+
+    if backend not in ("local", "ray"):
+        raise ExportError(f"unknown backend {backend!r}; known: local, ray")
+
+    def on_episode() -> None:
+        write_manifest(job, fmt, finished_episodes(job))
+
+    on_episode()
+    pending = [e for e in job.episodes if e.index not in done]
+    if pending:
+        if backend == "ray":
+            from exporters.ray_backend import run_on_ray
+
+            run_on_ray(job, fmt, pending, on_frames, on_episode)
+        elif workers == 1 or len(pending) == 1:
+            _run_here(job, fmt, pending, on_frames, on_episode)
+        else:
+            from exporters.pool import run_in_pool
+
+            run_in_pool(job, fmt, pending, min(workers, len(pending)), on_frames, on_episode)
+    missing = set(e.index for e in job.episodes) - finished_episodes(job)
+    if missing:
+        raise ExportError(f"episodes {sorted(missing)} did not finish")
+    exporter_class(fmt).finalize(job)
+    from exporters.report import write_report
+
+    write_report(job.out_dir, job)
+    return write_manifest(job, fmt)
+
+
+def _run_here(job: JobInfo, fmt: str, episodes: list[EpisodeInfo],
+              on_frames: Callable[[int], None] | None, on_episode: Callable[[], None]) -> None:
+    tick = (lambda: on_frames(1)) if on_frames is not None else None
+    with world_for(job) as (world, frames):
+        for e in episodes:
+            run_episode(job, fmt, e, world, frames, tick)
+            on_episode()
