@@ -264,12 +264,11 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")
     from envs.npc_policy import NpcPolicyError
+    from exporters.base import ExportError
     from runner.outputs import OutputError
     from scenarios import ScenarioError
     from scenarios.loader import one_line
     from simulator.errors import WorldError
-
-    from exporters.base import ExportError
 
     commands = {"run": cmd_run, "export": cmd_export, "validate": cmd_validate,
                 "schema": cmd_schema, "bench": cmd_bench}
