@@ -239,9 +239,12 @@ IMU_JSON_SCHEMA = {
 }
 
 
-def _xyz(v: Any) -> dict[str, float]:
-    x, y, z = (float(a) for a in np.asarray(v, np.float64))
-    return {"x": x, "y": y, "z": z}
+def _xyz(v: Any) -> dict[str, float | None]:
+    """{x, y, z}; a non-finite value becomes null (strict JSON has no NaN)."""
+    out = {}
+    for axis, a in zip("xyz", np.asarray(v, np.float64)):
+        out[axis] = float(a) if np.isfinite(a) else None
+    return out
 
 
 def imu_json(t_ns: int, imu: str, data: dict[str, Any], gt: dict[str, Any]) -> bytes:
@@ -251,7 +254,7 @@ def imu_json(t_ns: int, imu: str, data: dict[str, Any], gt: dict[str, Any]) -> b
            "accel_mps2": _xyz(data["accel_mps2"]), "gyro_radps": _xyz(data["gyro_radps"]),
            "truth": {k: _xyz(gt[k]) for k in ("accel_mps2", "gyro_radps",
                                                "accel_bias_mps2", "gyro_bias_radps")}}
-    return json.dumps(msg, separators=(",", ":"), allow_nan=True).encode("utf-8")
+    return json.dumps(msg, separators=(",", ":"), allow_nan=False).encode("utf-8")
 
 
 # ------------------------------------------------------------------ scene

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 from dataclasses import replace
+from types import SimpleNamespace
 
 import cv2
 import numpy as np
@@ -15,8 +16,10 @@ from mcap.reader import make_reader
 from mcap_protobuf.decoder import DecoderFactory as ProtobufDecoderFactory
 
 from exporters.base import FORMATS
+from exporters.formats import mcap_messages as msg
 from exporters.formats.mcap_format import mcap_path
 from exporters.formats.mcap_messages import POINT_DTYPE, is_box_label
+from runner.outputs import OutputError
 
 NS = 1_000_000_000
 
@@ -277,3 +280,57 @@ def test_same_input_same_bytes(exported, small_job, tmp_path):
     assert again.read_bytes() == first.read_bytes()
     header = first.read_bytes()[:200]
     assert b"drivesim-mcap" in header and b"mcap-python" not in header
+
+
+def test_no_fix_and_nan_imu_are_still_valid_messages():
+    data = {"lat_deg": np.nan, "lon_deg": np.nan, "alt_m": np.nan, "fix_quality": 0,
+            "num_satellites": 2, "hdop": np.nan, "vdop": np.nan}
+    gt = {"lat_deg": 48.1, "lon_deg": 11.5, "alt_m": 520.0}
+    fix = msg.location_fix(5 * NS, "gnss", data, gt, uere_m=1.0)
+    assert np.isnan(fix.latitude) and fix.position_covariance_type == 0  # UNKNOWN
+    assert list(fix.position_covariance) == [0.0] * 9
+    v = np.array([np.nan, 1.0, 2.0])
+    d = json.loads(msg.imu_json(5 * NS, "imu", {"accel_mps2": v, "gyro_radps": v},
+                                {k: v for k in ("accel_mps2", "gyro_radps",
+                                                "accel_bias_mps2", "gyro_bias_radps")}))
+    assert d["accel_mps2"] == {"x": None, "y": 1.0, "z": 2.0}
+    assert d["timestamp"] == {"sec": 5, "nsec": 0}
+
+
+def test_file_appears_only_on_close(small_job, tmp_path):
+    job, frames, world = small_job
+    job = replace(job, out_dir=tmp_path)
+    exp = FORMATS["mcap"](job)
+    exp.open(job.episodes[0], world)
+    exp.write(frames[0])
+    assert [p.name for p in tmp_path.iterdir()] == [".episode_0000.mcap.part"]
+    exp.close()
+    assert [p.name for p in tmp_path.iterdir()] == ["episode_0000.mcap"]
+
+
+def test_unwritable_folder_is_an_output_error(small_job, tmp_path):
+    job, _, world = small_job
+    blocker = tmp_path / "not_a_dir"
+    blocker.write_text("x")
+    exp = FORMATS["mcap"](replace(job, out_dir=blocker))
+    with pytest.raises(OutputError) as err:
+        exp.open(job.episodes[0], world)
+    assert err.value.path == blocker / "episode_0000.mcap"
+
+
+def _rotation(xyzw):
+    q = SimpleNamespace(x=xyzw[0], y=xyzw[1], z=xyzw[2], w=xyzw[3])
+    return _matrix(SimpleNamespace(x=0.0, y=0.0, z=0.0), q)[:3, :3]
+
+
+def test_quaternion_round_trip():
+    rng = np.random.default_rng(0)
+    for _ in range(50):
+        a, _ = np.linalg.qr(rng.standard_normal((3, 3)))
+        r = a * np.sign(np.linalg.det(a))
+        np.testing.assert_allclose(_rotation(msg.quaternion_xyzw(r)), r, atol=1e-12)
+    for yaw in (0.0, np.pi / 2, np.pi, -np.pi / 2):  # the trace <= 0 branches
+        c, s = np.cos(yaw), np.sin(yaw)
+        r = np.array([[c, -s, 0], [s, c, 0], [0, 0, 1.0]])
+        np.testing.assert_allclose(_rotation(msg.quaternion_xyzw(r)), r, atol=1e-12)
+
