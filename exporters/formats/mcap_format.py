@@ -4,18 +4,19 @@ Messages use the Foxglove protobuf schemas (``foxglove-schemas-protobuf``), exce
 which Foxglove has no schema for: it is a JSON channel (``message_encoding="json"``,
 ``schema_encoding="jsonschema"``, schema ``drivesim.Imu``). Topics:
 
-    /tf                      foxglove.FrameTransforms  per frame: world->ego, ego->sensor,
-                                                       ego-><camera>_optical
-    /map/lanes               foxglove.SceneUpdate      once, at the episode start: lane
-                                                       centrelines and boundaries
-    /objects                 foxglove.SceneUpdate      per frame: a cube per labelled object
-    /camera/<name>/image     foxglove.CompressedImage  every capture, PNG (lossless)
-    /camera/<name>/calibration foxglove.CameraCalibration  with every image
-    /lidar/<name>/points     foxglove.PointCloud       every sweep: x y z intensity (float32)
-                                                       ring (uint16) semantic (uint8)
-                                                       instance_id (int32), 24 B per point
-    /gnss/<name>/fix         foxglove.LocationFix      every fix (all samples between frames)
-    /imu/<name>              drivesim.Imu (JSON)       every sample (100 Hz by default)
+    /tf                          foxglove.FrameTransforms   per frame: world->ego,
+                                                            ego->sensor, ego-><cam>_optical
+    /map/lanes                   foxglove.SceneUpdate       once, at the episode start:
+                                                            lane centrelines, boundaries
+    /objects                     foxglove.SceneUpdate       per frame: a cube per labelled
+                                                            object (entity id = instance id)
+    /camera/<name>/image         foxglove.CompressedImage   every capture, PNG (lossless)
+    /camera/<name>/calibration   foxglove.CameraCalibration with every image
+    /lidar/<name>/points         foxglove.PointCloud        every sweep: x y z intensity
+                                                            (float32) ring (uint16) semantic
+                                                            (uint8) instance_id (int32)
+    /gnss/<name>/fix             foxglove.LocationFix       every fix
+    /imu/<name>                  drivesim.Imu (JSON)        every sample (100 Hz by default)
 
 Every sample a sensor took is written (``Frame.samples``), at its own time; log time =
 publish time = the message's ``timestamp`` = ``episode.timestamp_us(t) * 1000`` [ns].

@@ -344,3 +344,9 @@ def test_records_and_crcs_stream_cleanly(exported):
     assert (header.library, header.profile) == ("drivesim-mcap", "")
     chunks = [r for r in records if isinstance(r, ChunkIndex)]
     assert chunks and {c.compression for c in chunks} == {"zstd"}
+
+
+def test_messages_are_written_in_time_order(exported):
+    with open(exported[3], "rb") as f:
+        times = [m.log_time for _, _, m in make_reader(f).iter_messages(log_time_order=False)]
+    assert times == sorted(times)
