@@ -74,12 +74,15 @@ def write_json(path: Path | str, obj: Any, indent: int | None = 1) -> None:
 def encode_png(image: np.ndarray, path_for_errors: Path | str = "image.png") -> bytes:
     """PNG bytes of an image (RGB (H, W, 3) is written as RGB; 1-channel as is).
 
-    Compression level 3 (OpenCV's default at the time of writing, fixed here so the bytes do
-    not change with OpenCV's default)."""
+    zlib level 1 with the run-length strategy, fixed here so the bytes do not follow
+    OpenCV's defaults: measured on the default 720p camera (sensor noise on) it encodes in
+    ~55 ms to 1.81 MB, where the default strategy takes ~95 ms for 1.99 MB (LZ77 matches
+    find little in a noisy image); label masks come out smallest with it too."""
     img = image
     if img.ndim == 3 and img.shape[2] == 3:
         img = cv2.cvtColor(img, cv2.COLOR_RGB2BGR)
-    ok, buf = cv2.imencode(".png", img, [cv2.IMWRITE_PNG_COMPRESSION, 3])
+    ok, buf = cv2.imencode(".png", img, [cv2.IMWRITE_PNG_COMPRESSION, 1,
+                                         cv2.IMWRITE_PNG_STRATEGY, cv2.IMWRITE_PNG_STRATEGY_RLE])
     if not ok:
         raise OutputError(Path(path_for_errors), "cannot encode the image as PNG")
     return buf.tobytes()
