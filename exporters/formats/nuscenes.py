@@ -13,14 +13,17 @@ Layout (``DIR``)::
 
 One episode is one scene (``scene-0000``) and one log; every frame is a key-frame sample.
 Channels: the first camera is ``CAM_FRONT``, the first lidar ``LIDAR_TOP``, other cameras and
-lidars their scenario names upper-cased; GNSS and IMU are not exported. Lidar files hold
-float32 ``x y z intensity ring`` per point in the sensor frame at the sample's timestamp (the
-measured, noisy points, motion-compensated to the sweep end with the exact sweep poses);
-intensity is 0-1 (nuScenes: 0-255). Images are JPEG (quality 95). Ego poses are the ego
-body's (origin on the ground under the car's centre; nuScenes: rear axle), one per
-sample_data; camera calibrations are of the optical frame, intrinsics from K (distortion,
-if any, is not representable). The global frame is the world frame shifted by half the
-ground size (``nuscenes_map.global_offset``) so that the map mask's origin is global (0, 0).
+lidars their scenario names upper-cased; GNSS and IMU are not exported. Captures of a key
+sensor faster than the frame rate are sweeps (``is_key_frame`` false, in ``sweeps/``, their
+``sample_token`` the next key frame's). Lidar files hold float32 ``x y z intensity ring``
+per point in the sensor frame at the capture's timestamp: the measured (noisy) points,
+motion-compensated to the sweep end with the exact sweep poses; intensity 0-255 (ours 0-1
+scaled to nuScenes' range); ring 0 = the lowest beam. Images are JPEG (quality 95). Ego
+poses are the ego body's (origin on the ground under the car's centre; nuScenes': the rear
+axle), one per sample_data; camera calibrations are of the optical frame, intrinsics from K
+(lens distortion, if any, is not representable). The global frame is the world frame
+shifted by half the ground size (``nuscenes_map.global_offset``) so that the map mask's
+origin is global (0, 0).
 
 Annotations: every object with a nuScenes category (``exporters.frame.label_of``) whose
 centre is within ``MAX_LABEL_DISTANCE_M`` of the ego (xy) and that has at least one
@@ -71,6 +74,7 @@ from sensors.lidar_motion import deskew_points
 
 MAX_LABEL_DISTANCE_M = 50.0
 JPEG_QUALITY = 95
+INTENSITY_SCALE = 255.0  # our intensity 0-1 -> nuScenes' 0-255
 FRAGMENT_DIR = Path(".drivesim") / "nuscenes"
 EPISODE_TABLES = ("log", "scene", "sample", "sample_data", "ego_pose", "calibrated_sensor",
                   "instance", "sample_annotation", "lidarseg", "panoptic", "map")
@@ -209,8 +213,8 @@ class NuScenesExporter(Exporter):
         else:
             filename = f"{folder}/{channel}/{base}.pcd.bin"
             points = self._lidar_points(meas)
-            cloud = np.column_stack([points, meas.data["intensity"],
-                                     meas.data["ring"]]).astype(np.float32)
+            intensity = INTENSITY_SCALE * np.asarray(meas.data["intensity"], np.float32)
+            cloud = np.column_stack([points, intensity, meas.data["ring"]]).astype(np.float32)
             write_bytes(self.root / filename, cloud.tobytes())
             rec.update(fileformat="pcd", width=0, height=0)
         rec["filename"] = filename
