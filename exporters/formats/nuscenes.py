@@ -142,8 +142,8 @@ class NuScenesExporter(Exporter):
         lidar_top = None
         for name, channel in self.channels.items():
             captures = frame.samples.get(name) or [frame.measurements[name]]
-            for meas in captures:
-                key_frame = meas is frame.measurements.get(name)
+            for i, meas in enumerate(captures):
+                key_frame = i == len(captures) - 1   # the capture at the frame time
                 sd, points = self._sample_data(meas, name, channel, sample_token, key_frame)
                 if key_frame and channel == "LIDAR_TOP":
                     lidar_top = (sd, meas, points)

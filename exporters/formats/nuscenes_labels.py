@@ -44,11 +44,15 @@ def lidarseg_labels(semantic: np.ndarray, instance_id: np.ndarray,
                             for n in CLASS_NAMES], np.uint8)
     sem = np.asarray(semantic, np.int64)
     out = by_semantic[np.clip(sem, 0, len(by_semantic) - 1)]
-    inst = np.asarray(instance_id, np.int64)
-    for obj in objects:
-        name = label_of(obj, "nuscenes")
-        if name is not None:
-            out[inst == obj.instance_id] = CATEGORY_INDEX[name]
+    boxed = {o.instance_id: CATEGORY_INDEX[n] for o in objects
+             if (n := label_of(o, "nuscenes")) is not None}
+    if boxed:
+        ids = np.array(sorted(boxed), np.int64)
+        classes = np.array([boxed[i] for i in ids.tolist()], np.uint8)
+        inst = np.asarray(instance_id, np.int64)
+        pos = np.minimum(np.searchsorted(ids, inst), len(ids) - 1)
+        hit = ids[pos] == inst
+        out[hit] = classes[pos[hit]]
     return out
 
 
