@@ -157,7 +157,8 @@ def sample_images(frame: Frame) -> dict[str, bytes]:
     for name, m in frame.of_type("lidar").items():
         calib = frame.calibration.get(name)
         ego_from_sensor = np.eye(4) if calib is None else calib.ego_from_sensor
-        out[name] = lidar_bev_png(m.data["points"], m.gt.get("semantic"), ego_from_sensor)
+        out[name] = lidar_bev_png(m.data["points"], m.gt.get("semantic"),
+                                  m.data.get("intensity"), ego_from_sensor)
     return out
 
 
@@ -191,8 +192,9 @@ def figure_png(fig: Figure) -> bytes:
 
 
 def lidar_bev_png(points: np.ndarray, semantic: np.ndarray | None,
-                  ego_from_sensor: np.ndarray) -> bytes:
-    """Bird's-eye view in the ego frame (forward up), coloured by semantic class."""
+                  intensity: np.ndarray | None, ego_from_sensor: np.ndarray) -> bytes:
+    """Bird's-eye view in the ego frame (forward up), coloured by semantic class (by
+    intensity 0-1 without semantic GT)."""
     step = max(1, -(-len(points) // BEV_MAX_POINTS))
     p = np.asarray(points[::step], np.float64) @ ego_from_sensor[:3, :3].T + ego_from_sensor[:3, 3]
     fig, ax = _figure(5.0, 5.0)
@@ -203,6 +205,9 @@ def lidar_bev_png(points: np.ndarray, semantic: np.ndarray | None,
         for k in np.unique(sem):
             ax.scatter([], [], s=12, color=palette[k], label=_class_name(int(k)))
         ax.legend(loc="upper right", fontsize=6, markerscale=1.0)
+    elif intensity is not None:
+        ax.scatter(-p[:, 1], p[:, 0], s=0.5, c=np.asarray(intensity[::step]), cmap="viridis",
+                   vmin=0.0, vmax=1.0, linewidths=0)
     else:
         ax.scatter(-p[:, 1], p[:, 0], s=0.5, c="k", linewidths=0)
     ax.set_xlim(-BEV_RANGE_M, BEV_RANGE_M)
