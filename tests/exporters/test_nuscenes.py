@@ -14,9 +14,15 @@ import pytest
 
 from exporters.base import FORMATS
 from exporters.formats.nuscenes import FRAGMENT_DIR, channel_names
-from exporters.formats.nuscenes_labels import npz_bytes
-from exporters.formats.nuscenes_tables import VERSION, quaternion_wxyz, token, visibility_token
-from exporters.frame import label_of
+from exporters.formats.nuscenes_labels import npz_bytes, points_in_box_count
+from exporters.formats.nuscenes_tables import (
+    VERSION,
+    attribute_of,
+    quaternion_wxyz,
+    token,
+    visibility_token,
+)
+from exporters.frame import ObjectState, label_of
 from exporters.job import plan_job, world_for
 from simulator.pose import rpy_to_matrix
 from simulator.scene.semantics import CLASS_NAMES
@@ -336,3 +342,21 @@ def test_lidar_file_is_x_y_z_intensity_ring(dataset):
     # lie between two surfaces).
     err_m = np.linalg.norm(cloud[:, :3] - meas.gt["points_deskewed"], axis=1)
     assert err_m[~meas.gt["mixed_pixel"]].max() < 0.5
+
+
+def test_points_in_box_count_and_attributes():
+    obj = ObjectState(5, "car_5", 11, "car", np.array([10.0, -2.0, 0.8]),
+                      np.array([4.0, 2.0, 1.6]), 0.7, np.array([3.0, 0.0, 0.0]))
+    rng = np.random.default_rng(0)
+    world = rng.uniform([5, -7, -1], [15, 3, 3], size=(5000, 3))
+    local = (world - obj.center) @ rpy_to_matrix(0.0, 0.0, obj.yaw)
+    inside = np.all(np.abs(local) <= obj.size_lwh / 2, axis=1)
+    world_from_sensor = np.eye(4)
+    world_from_sensor[:3, :3] = rpy_to_matrix(0.0, 0.0, 0.3)
+    world_from_sensor[:3, 3] = [1.0, 2.0, 1.9]
+    sensor_from_world = np.linalg.inv(world_from_sensor)
+    points = world @ sensor_from_world[:3, :3].T + sensor_from_world[:3, 3]
+    assert points_in_box_count(points, sensor_from_world, obj) == inside.sum() > 0
+    assert attribute_of("vehicle.car", 3.0) == "vehicle.moving"
+    assert attribute_of("vehicle.truck", 0.1) == "vehicle.stopped"
+    assert attribute_of("movable_object.barrier", 0.0) is None
