@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -89,21 +90,43 @@ def _npc(job: JobInfo, world: Any):
 
 # ---------------------------------------------------------------------------- one episode
 def run_episode(job: JobInfo, fmt: str, episode: EpisodeInfo, world: Any, frames: Callable,
-                on_frame: Callable[[], None] | None = None) -> int:
+                on_frame: Callable[[], None] | None = None, overlap: bool = True) -> int:
     """Export one episode with ``world`` (from ``world_for``); the finished marker is
-    written last. Returns the number of frames written."""
+    written last. Returns the number of frames written.
+
+    ``overlap``: frame j is written (encoded, compressed, hashed into the report) on a
+    writer thread while frame j + 1 is simulated and captured, at most one frame in flight.
+    The ray casts use both cores only part of the time; PNG/zstd encoding releases the GIL
+    and fills the gaps. Frames are written in order by that one thread, so the files are
+    the same either way (a test compares).
+    """
     from exporters.report import EpisodeStats
 
     exp = exporter_class(fmt)(job)
     stats = EpisodeStats(episode)
     exp.open(episode, world)
-    n = 0
-    for frame in frames(episode):
+
+    def write(frame) -> None:
         exp.write(frame)
         stats.add(frame)
-        n += 1
         if on_frame is not None:
             on_frame()
+
+    n = 0
+    if overlap:
+        with ThreadPoolExecutor(1, thread_name_prefix="drivesim-writer") as writer:
+            pending = None
+            for frame in frames(episode):
+                if pending is not None:
+                    pending.result()
+                pending = writer.submit(write, frame)
+                n += 1
+            if pending is not None:
+                pending.result()
+    else:
+        for frame in frames(episode):
+            write(frame)
+            n += 1
     exp.close()
     stats.save(job.out_dir / STATE_DIR / "report")
     write_json(_marker(job.out_dir, episode), {"episode": episode.index, "seed": episode.seed,

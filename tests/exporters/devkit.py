@@ -2,7 +2,8 @@
 
 ``run_devkit(code, *args)`` runs a Python snippet in ``.venv-devkit`` and returns what it
 printed on its last line, parsed as JSON. Without that venv the test is skipped with a loud
-reason, except where ``DRIVESIM_REQUIRE_DEVKIT`` is set (``.ci/run`` sets it), where a missing devkit fails the test instead.
+reason, except where ``DRIVESIM_REQUIRE_DEVKIT`` is set (``.ci/run`` sets it): there a
+missing devkit fails the test instead.
 """
 
 from __future__ import annotations

@@ -175,3 +175,19 @@ def test_frames_carry_the_imu_samples_between_them(small_job) -> None:
     times = np.concatenate([[m.time_s for m in s] for s in imu])
     assert np.allclose(np.diff(times), 0.01)
     assert all(f.measurements["front_camera"].time_s == pytest.approx(f.time_s) for f in frames)
+
+
+def test_writing_on_a_thread_writes_what_writing_in_line_does(tmp_path: Path) -> None:
+    from exporters.job import prepare_out, run_episode, world_for
+
+    outs = []
+    for overlap in (False, True):
+        out = tmp_path / f"overlap_{overlap}"
+        job = plan_job(small_scenario(), out, n_frames=3, seed=4)
+        prepare_out(job, "native", resume=False)
+        with world_for(job) as (world, frames):
+            assert run_episode(job, "native", job.episodes[0], world, frames,
+                               overlap=overlap) == 3
+        outs.append(folder_bytes(out))
+    a, b = outs
+    assert a.keys() == b.keys() and [k for k in a if a[k] != b[k]] == []
