@@ -1,1 +1,157 @@
-"""placeholder"""
+"""KITTI object format (``--format kitti``): the layout of the KITTI 3D object benchmark.
+
+::
+
+    DIR/training/image_2/NNNNNN.png    the first camera's RGB image
+    DIR/training/velodyne/NNNNNN.bin   the first lidar's measured points, float32 x y z r
+    DIR/training/calib/NNNNNN.txt      P0 P1 P2 P3 R0_rect Tr_velo_to_cam Tr_imu_to_velo
+    DIR/training/label_2/NNNNNN.txt    one object per line, 15 fields
+    DIR/ImageSets/train.txt            every frame number of the job, in order
+
+Frames of all episodes are numbered one after the other: ``NNNNNN = episode.first_frame +
+frame.index``. Frames and calibration: ``exporters.formats.kitti_calib``.
+
+Velodyne: ``data["points"]`` (sensor frame at each point's firing time, i.e. the measured,
+motion-skewed cloud as a real Velodyne driver gives it) with ``data["intensity"]`` (0-1) as
+reflectance, little-endian float32, 16 bytes a point.
+
+Labels (``label_lines``), from the camera's GT boxes joined to the frame's objects by
+instance id; objects whose category has no KITTI class (buildings, trees, poles, ...),
+objects with fewer than the camera's ``min_box_pixels`` visible pixels (they have no GT box)
+and objects whose bottom centre is not in front of the camera (z <= 0) are left out:
+
+==========  ============================================================================
+type        ``label_of(obj, "kitti")``: Car, Truck, Misc (props and walls)
+truncated   ``truncation``: the fraction of the projected 3D box outside the image, 0-1
+occluded    from ``occlusion`` (the hidden fraction of the object's silhouette):
+            0 below ``OCCLUDED_PARTLY``, 1 below ``OCCLUDED_LARGELY``, else 2 (3,
+            "unknown", never occurs: our occlusion is always known)
+alpha       observation angle ``rotation_y - atan2(x, z)`` [rad], in [-pi, pi)
+bbox        left top right bottom [px] (0-based, pixel centres at integers): the
+            exact 3D box's projection (``box_2d_projected``; amodal like KITTI's boxes,
+            which were projected from 3D and then tightened) clipped to [0, W - 1] x
+            [0, H - 1]; when that is not computable (the box reaches behind the camera),
+            the visible mask's extreme pixels (``box_2d``)
+dimensions  height width length [m]
+location    x y z [m] of the box's bottom centre in the camera frame
+rotation_y  [rad] about the camera y axis; 0: the object faces the camera's x axis
+==========  ============================================================================
+
+With a pitched or rolled camera the box stays the exact 3D box but KITTI's model (upright
+in the camera frame, rotated about y only) tilts it by the mount's pitch / roll.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from exporters.base import EpisodeInfo, Exporter, JobInfo, register
+from exporters.files import write_bytes, write_png, write_text
+from exporters.formats.kitti_calib import kitti_rig, object_calib_text
+from exporters.frame import Frame, label_of
+
+TRAINING = "training"
+OCCLUDED_PARTLY = 0.05  # hidden fraction from which an object is "partly occluded" (1)
+OCCLUDED_LARGELY = 0.5  # ... and "largely occluded" (2)
+# The occlusion GT samples big objects on a sub-grid (~1 % error): 5 % keeps that noise
+# and silhouette edge effects out of level 0.
+
+
+def frame_name(episode: EpisodeInfo, frame: Frame) -> str:
+    """``NNNNNN``: the job-wide frame number."""
+    return f"{episode.first_frame + frame.index:06d}"
+
+
+def occlusion_level(hidden_fraction: float) -> int:
+    """KITTI's occluded field (0 fully visible, 1 partly, 2 largely occluded)."""
+    if hidden_fraction < OCCLUDED_PARTLY:
+        return 0
+    return 1 if hidden_fraction < OCCLUDED_LARGELY else 2
+
+
+def wrap_angle(angle_rad: float) -> float:
+    """Angle in [-pi, pi)."""
+    return (angle_rad + math.pi) % (2.0 * math.pi) - math.pi
+
+
+def velodyne_bytes(measurement: Any) -> bytes:
+    """KITTI velodyne scan: little-endian float32 ``x y z reflectance`` per point."""
+    points = np.asarray(measurement.data["points"], np.float32).reshape(-1, 3)
+    intensity = np.asarray(measurement.data["intensity"], np.float32).reshape(-1, 1)
+    return np.ascontiguousarray(np.hstack([points, intensity]), "<f4").tobytes()
+
+
+def label_bbox(box: dict[str, Any], width: int, height: int) -> list[float]:
+    """KITTI bbox (left, top, right, bottom) [px] of a camera GT box (see the table)."""
+    projected = box.get("box_2d_projected")
+    if projected is None:
+        return [float(v) for v in box["box_2d"]]
+    left, top, right, bottom = (float(v) for v in projected)
+    return [min(max(left, 0.0), width - 1.0), min(max(top, 0.0), height - 1.0),
+            min(max(right, 0.0), width - 1.0), min(max(bottom, 0.0), height - 1.0)]
+
+
+def label_line(kind: str, box: dict[str, Any], bbox: list[float]) -> str:
+    """One label line: 15 fields separated by single spaces, no trailing space."""
+    x, y, z = (float(v) for v in box["bottom_center_cam"])
+    length, width, height = (float(v) for v in box["size_lwh"])
+    rot_y = wrap_angle(float(box["rotation_y"]))
+    alpha = wrap_angle(rot_y - math.atan2(x, z))
+    left, top, right, bottom = bbox
+    fields = [kind, f"{float(box['truncation']):.2f}",
+              str(occlusion_level(float(box["occlusion"]))), f"{alpha:.4f}",
+              f"{left:.2f}", f"{top:.2f}", f"{right:.2f}", f"{bottom:.2f}",
+              f"{height:.4f}", f"{width:.4f}", f"{length:.4f}",
+              f"{x:.4f}", f"{y:.4f}", f"{z:.4f}", f"{rot_y:.4f}"]
+    return " ".join(fields)
+
+
+def label_lines(frame: Frame, camera_name: str) -> list[str]:
+    """The label lines of one frame for one camera, in the order of its GT boxes."""
+    calib = frame.calibration[camera_name]
+    objects = {o.instance_id: o for o in frame.labelled_objects()}
+    lines = []
+    for box in frame.measurements[camera_name].gt["boxes"]:
+        obj = objects.get(int(box["instance_id"]))
+        kind = None if obj is None else label_of(obj, "kitti")
+        if kind is None or float(box["bottom_center_cam"][2]) <= 0.0:
+            continue
+        lines.append(label_line(kind, box, label_bbox(box, calib.width, calib.height)))
+    return lines
+
+
+def label_text(lines: list[str]) -> str:
+    return "".join(line + "\n" for line in lines)
+
+
+@register
+class KittiExporter(Exporter):
+    """Writes one episode's frames into the shared ``training`` folders."""
+
+    format_name = "kitti"
+
+    def __init__(self, job: JobInfo):
+        super().__init__(job)
+        self.rig = kitti_rig(job.calibration)
+        self.calib_text = object_calib_text(self.rig)
+        self.root = job.out_dir / TRAINING
+
+    def write(self, frame: Frame) -> None:
+        assert self.episode is not None, "open() the episode first"
+        name = frame_name(self.episode, frame)
+        camera = frame.measurements[self.rig.camera.name]
+        write_png(self.root / "image_2" / f"{name}.png", camera.data["rgb"])
+        if self.rig.lidar is not None:
+            write_bytes(self.root / "velodyne" / f"{name}.bin",
+                        velodyne_bytes(frame.measurements[self.rig.lidar.name]))
+        write_text(self.root / "calib" / f"{name}.txt", self.calib_text)
+        write_text(self.root / "label_2" / f"{name}.txt",
+                   label_text(label_lines(frame, self.rig.camera.name)))
+
+    @classmethod
+    def finalize(cls, job: JobInfo) -> None:
+        numbers = [f"{e.first_frame + i:06d}\n" for e in job.episodes for i in range(e.n_frames)]
+        write_text(job.out_dir / "ImageSets" / "train.txt", "".join(numbers))
