@@ -270,3 +270,18 @@ def test_realistic_mount_passes_kittidb(tmp_path):
     np.testing.assert_allclose(got["velo_to_cam_R"], rig.cam_from_velo[:3, :3], atol=1e-6)
     np.testing.assert_allclose(got["velo_to_cam_T"], rig.cam_from_velo[:3, 3], atol=1e-6)
     assert json.dumps(got["projected"])  # boxes went through the same transforms
+
+
+def test_episodes_are_numbered_one_after_the_other(small_job, tmp_path):
+    job, frames, world = small_job
+    two = plan_job(job.scenario, tmp_path, n_frames=len(frames), episodes=2, seed=7)
+    for episode in two.episodes:  # the same frames stand in for episode 1's
+        exp = FORMATS["kitti"](two)
+        exp.open(episode, world)
+        for frame in frames:
+            exp.write(frame)
+        exp.close()
+    FORMATS["kitti"].finalize(two)
+    names = [f"{i:06d}" for i in range(2 * len(frames))]
+    assert sorted(p.stem for p in (tmp_path / "training" / "label_2").iterdir()) == names
+    assert (tmp_path / "ImageSets" / "train.txt").read_text().split() == names

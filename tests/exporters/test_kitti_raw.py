@@ -16,6 +16,7 @@ from exporters.base import FORMATS
 from exporters.formats.kitti_calib import first_of, kitti_rig
 from exporters.formats.kitti_raw import date_folder, drive_folder, euler_zyx, timestamp_text
 from exporters.frame import Frame
+from exporters.job import plan_job
 
 TIMESTAMP = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{9}$")
 
@@ -153,3 +154,21 @@ def test_same_input_same_bytes(raw, tmp_path):
                 if p.is_file()}
 
     assert files(again.out_dir) == files(job.out_dir)
+
+
+def test_one_drive_per_episode_and_calib_per_day(small_job, tmp_path):
+    """Episodes start an hour apart from 12:00: episode 12 is the next day's drive 13."""
+    job, frames, world = small_job
+    many = plan_job(job.scenario, tmp_path, n_frames=len(frames), episodes=14, seed=7)
+    for episode in (many.episodes[0], many.episodes[12]):
+        exp = FORMATS["kitti-raw"](many)
+        exp.open(episode, world)
+        for frame in frames[:2]:
+            exp.write(frame)
+        exp.close()
+    FORMATS["kitti-raw"].finalize(many)
+    for date, drive in (("2026_01_01", "0001"), ("2026_01_02", "0013")):
+        data = pykitti.raw(str(tmp_path), date, drive)
+        assert len(data) == 2 and data.timestamps[0].day == int(date[-2:])
+        np.testing.assert_allclose(data.calib.T_cam2_velo, kitti_rig(job.calibration)
+                                   .cam_from_velo, atol=1e-12)
