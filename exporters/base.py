@@ -19,7 +19,6 @@ the seeds only: no wall-clock time, host names or worker ids.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
@@ -119,16 +118,3 @@ def register(cls: type[Exporter]) -> type[Exporter]:
     """Class decorator: make ``--format <cls.format_name>`` use this exporter."""
     FORMATS[cls.format_name] = cls
     return cls
-
-
-def exporter_class(name: str) -> type[Exporter]:
-    import exporters.formats  # noqa: F401  (registers the built-in formats)
-
-    try:
-        return FORMATS[name]
-    except KeyError:
-        raise ExportError(f"unknown format {name!r}; known: {', '.join(sorted(FORMATS))}") \
-            from None
-
-
-ProgressFn = Callable[[int], None]

@@ -36,7 +36,7 @@ def sha256_of(path: Path) -> str:
 
 def dataset_files(out_dir: Path) -> list[Path]:
     """Every file of the dataset, sorted, without the job state and the manifest."""
-    from exporters.job import STATE_DIR
+    from exporters.episode import STATE_DIR
 
     files = []
     for p in out_dir.rglob("*"):

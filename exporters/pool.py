@@ -21,7 +21,7 @@ _WORKER: dict[str, Any] = {}
 
 
 def _init(job: JobInfo, fmt: str, counts: Any) -> None:
-    from exporters.job import world_for
+    from exporters.episode import world_for
 
     cm = world_for(job)
     world, frames = cm.__enter__()
@@ -29,7 +29,7 @@ def _init(job: JobInfo, fmt: str, counts: Any) -> None:
 
 
 def _episode(episode: EpisodeInfo) -> int:
-    from exporters.job import run_episode
+    from exporters.episode import run_episode
 
     w = _WORKER
     try:

@@ -20,7 +20,7 @@ _WORLDS: dict[str, Any] = {}
 
 
 def _episode(job: JobInfo, fmt: str, episode: EpisodeInfo) -> int:
-    from exporters.job import run_episode, world_for
+    from exporters.episode import run_episode, world_for
 
     key = job.scenario_hash
     if key not in _WORLDS:
