@@ -191,3 +191,38 @@ def test_writing_on_a_thread_writes_what_writing_in_line_does(tmp_path: Path) ->
         outs.append(folder_bytes(out))
     a, b = outs
     assert a.keys() == b.keys() and [k for k in a if a[k] != b[k]] == []
+
+
+def test_disk_full_exits_2_with_one_line_and_keeps_the_finished_episodes(
+        small_yaml: Path, tmp_path: Path, monkeypatch, capsys) -> None:
+    """ENOSPC on the second episode's first file: one line naming the file, exit 2; the
+    first episode's files and marker are intact, and --resume (with space again) completes
+    the job into the same bytes as an uninterrupted run."""
+    import errno
+
+    import exporters.files as files
+    import run_sim
+
+    out = tmp_path / "full"
+    args = ["export", "--scenario", str(small_yaml), "--format", "native", "--frames", "2",
+            "--episodes", "2", "--seed", "5", "--out", str(out)]
+    real_replace = os.replace
+
+    def replace(src, dst):
+        if "episode_0001" in str(dst):
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real_replace(src, dst)
+
+    monkeypatch.setattr(files.os, "replace", replace)
+    assert run_sim.main(args) == 2
+    err = [ln for ln in capsys.readouterr().err.splitlines() if ln.strip() and "%" not in ln]
+    assert len(err) == 1 and "No space left on device" in err[0] and "episode_0001" in err[0]
+    assert (out / STATE_DIR / "episodes" / "episode_0000.json").exists()
+    assert not (out / STATE_DIR / "episodes" / "episode_0001.json").exists()
+    assert not list(out.rglob("*.part"))
+    monkeypatch.setattr(files.os, "replace", real_replace)
+    assert run_sim.main(args + ["--resume"]) == 0
+    whole = tmp_path / "whole"
+    assert run_sim.main(args[:-1] + [str(whole)]) == 0
+    a, b = folder_bytes(whole), folder_bytes(out)
+    assert a.keys() == b.keys() and [k for k in a if a[k] != b[k]] == []
