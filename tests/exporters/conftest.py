@@ -37,3 +37,21 @@ def small_job(tmp_path_factory):
     with world_for(job) as (world, frames):
         captured = list(frames(job.episodes[0]))
         yield job, captured, world
+
+
+def export_frames(fmt: str, job, frames, world, out_dir: Path):
+    """Write one episode's ``frames`` with format ``fmt`` into ``out_dir`` the way the job
+    runner does (open, write each frame, close, finalize); returns the job with that
+    ``out_dir``."""
+    from dataclasses import replace
+
+    from exporters.formats import exporter_class
+
+    job = replace(job, out_dir=Path(out_dir))
+    exp = exporter_class(fmt)(job)
+    exp.open(job.episodes[0], world)
+    for frame in frames:
+        exp.write(frame)
+    exp.close()
+    type(exp).finalize(job)
+    return job

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from dataclasses import replace
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -17,20 +16,14 @@ from exporters.formats.kitti_calib import first_of, kitti_rig
 from exporters.formats.kitti_raw import date_folder, drive_folder, euler_zyx, timestamp_text
 from exporters.frame import Frame
 from exporters.job import plan_job
+from tests.exporters.conftest import export_frames
 
 TIMESTAMP = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{9}$")
 
 
 def export(job, frames, world, out_dir: Path):
     """Write one episode with ``kitti-raw`` into ``out_dir`` as the job runner does."""
-    job = replace(job, out_dir=out_dir)
-    exp = FORMATS["kitti-raw"](job)
-    exp.open(job.episodes[0], world)
-    for frame in frames:
-        exp.write(frame)
-    exp.close()
-    type(exp).finalize(job)
-    return job
+    return export_frames("kitti-raw", job, frames, world, out_dir)
 
 
 @pytest.fixture(scope="module")

@@ -22,6 +22,7 @@ from exporters.formats import mcap_messages as msg
 from exporters.formats.mcap_format import mcap_path
 from exporters.formats.mcap_messages import POINT_DTYPE, is_box_label
 from runner.outputs import OutputError
+from tests.exporters.conftest import export_frames
 
 NS = 1_000_000_000
 
@@ -32,13 +33,7 @@ class JsonDecoderFactory(DecoderFactory):
 
 
 def export(job, frames, world, out_dir):
-    job = replace(job, out_dir=out_dir)
-    exp = FORMATS["mcap"](job)
-    exp.open(job.episodes[0], world)
-    for f in frames:
-        exp.write(f)
-    exp.close()
-    type(exp).finalize(job)
+    job = export_frames("mcap", job, frames, world, out_dir)
     return mcap_path(out_dir, job.episodes[0])
 
 

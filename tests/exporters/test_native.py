@@ -12,7 +12,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from exporters.base import FORMATS
 from exporters.files import json_text
 from exporters.native_reader import (
     ZIP_DATE_TIME,
@@ -23,21 +22,13 @@ from exporters.native_reader import (
 )
 from sensors.base import Measurement
 from simulator.pose import Pose
+from tests.exporters.conftest import export_frames
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 def export_native(job, frames, world, out: Path):
-    job = dataclasses.replace(job, out_dir=out)
-    import exporters.formats  # noqa: F401  (registers the formats)
-
-    exp = FORMATS["native"](job)
-    exp.open(job.episodes[0], world)
-    for f in frames:
-        exp.write(f)
-    exp.close()
-    type(exp).finalize(job)
-    return job
+    return export_frames("native", job, frames, world, out)
 
 
 @pytest.fixture(scope="module")
