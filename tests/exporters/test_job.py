@@ -92,7 +92,7 @@ def test_resume_of_another_job_is_refused(tmp_path: Path) -> None:
 
 def test_resume_after_sigkill_equals_an_uninterrupted_run(small_yaml: Path,
                                                           tmp_path: Path) -> None:
-    args = ["--scenario", str(small_yaml), "--format", "native", "--frames", "3",
+    args = ["--scenario", str(small_yaml), "--format", "native", "--frames", "4",
             "--episodes", "3", "--seed", "5"]
     whole = tmp_path / "whole"
     assert export(args + ["--out", str(whole)]).returncode == 0
@@ -101,14 +101,14 @@ def test_resume_after_sigkill_equals_an_uninterrupted_run(small_yaml: Path,
     proc = subprocess.Popen(RUN_SIM + ["export", *args, "--out", str(cut)], env=env,
                             cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     marker = cut / STATE_DIR / "episodes" / "episode_0000.json"
+    second = cut / "episode_0001"          # the native folder of episode 1: it has begun
     deadline = time.monotonic() + 240
-    while not marker.exists() and proc.poll() is None and time.monotonic() < deadline:
-        time.sleep(0.02)
-    time.sleep(0.3)   # into the next episode: some of its frames written, not all
-    proc.send_signal(signal.SIGKILL)
+    while not second.exists() and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.005)
+    proc.send_signal(signal.SIGKILL)       # in episode 1: some of its files written, not all
     proc.wait()
     assert marker.exists()
-    assert not (cut / STATE_DIR / "episodes" / "episode_0002.json").exists()
+    assert not (cut / STATE_DIR / "episodes" / "episode_0001.json").exists()
     again = export(args + ["--out", str(cut)])
     assert again.returncode == 2 and "use --resume" in again.stderr
     done = export(args + ["--out", str(cut), "--resume"])
