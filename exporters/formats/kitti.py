@@ -18,7 +18,11 @@ reflectance, little-endian float32, 16 bytes a point.
 Labels (``label_lines``), from the camera's GT boxes joined to the frame's objects by
 instance id; objects whose category has no KITTI class (buildings, trees, poles, ...),
 objects with fewer than the camera's ``min_box_pixels`` visible pixels (they have no GT box)
-and objects whose bottom centre is not in front of the camera (z <= 0) are left out:
+and objects whose bottom centre is not in front of the camera (rectified z <= 0) are left
+out. 3D values are in the level rectified camera frame (``R0_rect``, see
+``exporters.formats.kitti_calib``: y along the ego's down axis, z the optical axis's
+heading), where our boxes, upright on the ground, are exactly KITTI's: upright, rotated
+about y only:
 
 ==========  ============================================================================
 type        ``label_of(obj, "kitti")``: Car, Truck, Misc (props and walls)
@@ -26,19 +30,25 @@ truncated   ``truncation``: the fraction of the projected 3D box outside the ima
 occluded    from ``occlusion`` (the hidden fraction of the object's silhouette):
             0 below ``OCCLUDED_PARTLY``, 1 below ``OCCLUDED_LARGELY``, else 2 (3,
             "unknown", never occurs: our occlusion is always known)
-alpha       observation angle ``rotation_y - atan2(x, z)`` [rad], in [-pi, pi)
+alpha       observation angle ``rotation_y - atan2(x, z)`` [rad] (x, z: location), in
+            [-pi, pi)
 bbox        left top right bottom [px] (0-based, pixel centres at integers): the
             exact 3D box's projection (``box_2d_projected``; amodal like KITTI's boxes,
             which were projected from 3D and then tightened) clipped to [0, W - 1] x
             [0, H - 1]; when that is not computable (the box reaches behind the camera),
             the visible mask's extreme pixels (``box_2d``)
 dimensions  height width length [m]
-location    x y z [m] of the box's bottom centre in the camera frame
-rotation_y  [rad] about the camera y axis; 0: the object faces the camera's x axis
+location    x y z [m] of the box's bottom centre in the rectified frame
+rotation_y  [rad] about the rectified y axis, in [-pi, pi): the box's length axis
+            (heading) is ``(cos ry, 0, -sin ry)``; 0: the object faces the rectified x
+            axis (right), -pi/2: it faces away from the camera (+z), as KITTI's and
+            KittiDB's (``Quaternion(axis=(0, 1, 0), angle=ry)``)
 ==========  ============================================================================
 
-With a pitched or rolled camera the box stays the exact 3D box but KITTI's model (upright
-in the camera frame, rotated about y only) tilts it by the mount's pitch / roll.
+The images are as rendered (not warped into the rectified frame): ``P2 = [K R0_rect^T | 0]``
+projects rectified points onto them, so the 3D labels, ``P2`` and the bbox agree for any
+camera pitch and roll (KittiDB's ``get_boxes`` returns our GT boxes to the labels' 4
+decimals).
 """
 
 from __future__ import annotations
@@ -94,33 +104,49 @@ def label_bbox(box: dict[str, Any], width: int, height: int) -> list[float]:
             min(max(right, 0.0), width - 1.0), min(max(bottom, 0.0), height - 1.0)]
 
 
-def label_line(kind: str, box: dict[str, Any], bbox: list[float]) -> str:
+def rectified(box: dict[str, Any], rect_from_cam: np.ndarray) -> tuple[np.ndarray, float]:
+    """A camera GT box's bottom centre (3,) [m] and ``rotation_y`` [rad] in the rectified
+    frame (``rect_from_cam``: ``R0_rect``)."""
+    bottom = rect_from_cam @ np.asarray(box["bottom_center_cam"], np.float64)
+    rot = rect_from_cam @ np.asarray(box["rotation_cam"], np.float64)  # rect <- box
+    return bottom, wrap_angle(math.atan2(-rot[2, 0], rot[0, 0]))
+
+
+def label_line(kind: str, box: dict[str, Any], bbox: list[float],
+               rect_from_cam: np.ndarray) -> str:
     """One label line: 15 fields separated by single spaces, no trailing space."""
-    x, y, z = (float(v) for v in box["bottom_center_cam"])
+    bottom, rot_y = rectified(box, rect_from_cam)
+    x, y, z = (float(v) for v in bottom)
     length, width, height = (float(v) for v in box["size_lwh"])
-    rot_y = wrap_angle(float(box["rotation_y"]))
     alpha = wrap_angle(rot_y - math.atan2(x, z))
-    left, top, right, bottom = bbox
+    left, top, right, bottom_px = bbox
     fields = [kind, f"{float(box['truncation']):.2f}",
               str(occlusion_level(float(box["occlusion"]))), f"{alpha:.4f}",
-              f"{left:.2f}", f"{top:.2f}", f"{right:.2f}", f"{bottom:.2f}",
+              f"{left:.2f}", f"{top:.2f}", f"{right:.2f}", f"{bottom_px:.2f}",
               f"{height:.4f}", f"{width:.4f}", f"{length:.4f}",
               f"{x:.4f}", f"{y:.4f}", f"{z:.4f}", f"{rot_y:.4f}"]
     return " ".join(fields)
 
 
-def label_lines(frame: Frame, camera_name: str) -> list[str]:
-    """The label lines of one frame for one camera, in the order of its GT boxes."""
-    calib = frame.calibration[camera_name]
+def labelled_boxes(frame: Frame, camera_name: str,
+                   rect_from_cam: np.ndarray) -> list[tuple[str, dict[str, Any]]]:
+    """``(KITTI class, GT box)`` of every object labelled in one frame for one camera, in
+    the order of its GT boxes (see the module docstring for who is left out)."""
     objects = {o.instance_id: o for o in frame.labelled_objects()}
-    lines = []
+    out = []
     for box in frame.measurements[camera_name].gt["boxes"]:
         obj = objects.get(int(box["instance_id"]))
         kind = None if obj is None else label_of(obj, "kitti")
-        if kind is None or float(box["bottom_center_cam"][2]) <= 0.0:
-            continue
-        lines.append(label_line(kind, box, label_bbox(box, calib.width, calib.height)))
-    return lines
+        if kind is not None and rectified(box, rect_from_cam)[0][2] > 0.0:
+            out.append((kind, box))
+    return out
+
+
+def label_lines(frame: Frame, camera_name: str, rect_from_cam: np.ndarray) -> list[str]:
+    """The label lines of one frame for one camera, in the order of its GT boxes."""
+    calib = frame.calibration[camera_name]
+    return [label_line(kind, box, label_bbox(box, calib.width, calib.height), rect_from_cam)
+            for kind, box in labelled_boxes(frame, camera_name, rect_from_cam)]
 
 
 def label_text(lines: list[str]) -> str:
@@ -149,7 +175,8 @@ class KittiExporter(Exporter):
                         velodyne_bytes(frame.measurements[self.rig.lidar.name]))
         write_text(self.root / "calib" / f"{name}.txt", self.calib_text)
         write_text(self.root / "label_2" / f"{name}.txt",
-                   label_text(label_lines(frame, self.rig.camera.name)))
+                   label_text(label_lines(frame, self.rig.camera.name,
+                                          self.rig.rect_from_cam)))
 
     @classmethod
     def finalize(cls, job: JobInfo) -> None:

@@ -4,12 +4,21 @@ KITTI's frames, taken from the rig (the first sensor of each type in scenario or
 
 - camera: the first camera's optical frame (x right, y down, z forward). It is KITTI's
   reference camera 0 *and* the camera of ``image_2``: with one camera there is no stereo
-  baseline, so ``P0 .. P3`` (object) and ``P_rect_00 .. 03`` (raw) are all ``[K | 0]`` and
-  every rectifying rotation (``R0_rect``, ``R_rect_0i``) is the identity. The image is the
-  pinhole image only without lens distortion (the scenarios' default); a camera with
-  distortion is exported as it is, with its coefficients in ``D_0i`` (raw) only.
+  baseline. The image is the pinhole image only without lens distortion (the scenarios'
+  default); a camera with distortion is exported as it is, with its coefficients in
+  ``D_0i`` (raw) only.
+- rectified camera (object format): KITTI's labels are upright in the rectified camera
+  frame, rotated about its y axis only. Ours is the *level* camera frame
+  (``level_rect_from_cam``): the optical frame turned so that its y axis is the ego's down
+  axis (-z of the ego body frame) keeping its heading, i.e. z is the optical axis
+  projected on the ego's horizontal plane and x = y x z. ``R0_rect`` is that rotation
+  (camera -> rectified; the identity for a level camera, a rotation by the mount's pitch
+  and roll otherwise). The image is not warped: ``P0 .. P3 = [K R0_rect^T | 0]`` (from the
+  float32 ``R0_rect`` as written), so ``P2 R0_rect Tr_velo_to_cam X_velo = K X_cam`` lands
+  on the rendered pixels. The raw format keeps the optical frame as its rectified frame:
+  ``R_rect_0i`` is the identity and ``P_rect_0i = [K | 0]``.
 - velodyne: the first lidar's sensor frame (x forward, y left, z up), as KITTI's; without a
-  lidar, the ego body frame.
+  lidar, the ego body frame. ``Tr_velo_to_cam`` maps it to the (unrectified) optical frame.
 - IMU: the first IMU's sensor frame (x forward, y left, z up); without one, the ego body
   frame.
 
@@ -25,6 +34,7 @@ import itertools
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from functools import cached_property
 
 import numpy as np
 
@@ -61,8 +71,22 @@ class KittiRig:
 
     @property
     def projection(self) -> np.ndarray:
-        """(3, 4) ``[K | 0]``: camera-frame point -> homogeneous pixel."""
+        """(3, 4) ``[K | 0]``: optical-frame point -> homogeneous pixel (raw
+        ``P_rect_0i``)."""
         return np.hstack([self.intrinsics, np.zeros((3, 1))])
+
+    @cached_property
+    def rect_from_cam(self) -> np.ndarray:
+        """(3, 3) ``R0_rect``: optical -> level rectified camera frame, the float32 values
+        written to the calib files (``float32_safe_rotation``) as float64."""
+        level = level_rect_from_cam(np.asarray(self.camera.ego_from_optical))
+        return float32_safe_rotation(level).astype(np.float64)
+
+    @property
+    def rect_projection(self) -> np.ndarray:
+        """(3, 4) ``[K R0_rect^T | 0]`` (object ``P0 .. P3``): rectified-frame point ->
+        homogeneous pixel of the (unwarped) image."""
+        return snapped(np.hstack([self.intrinsics @ self.rect_from_cam.T, np.zeros((3, 1))]))
 
     @property
     def ego_from_velo(self) -> np.ndarray:
@@ -81,6 +105,23 @@ class KittiRig:
     def velo_from_imu(self) -> np.ndarray:
         """(4, 4) IMU -> velodyne (``Tr_imu_to_velo``)."""
         return np.linalg.inv(self.ego_from_velo) @ self.ego_from_imu
+
+
+def level_rect_from_cam(ego_from_optical: np.ndarray) -> np.ndarray:
+    """(3, 3) rotation from a camera's optical frame to its level rectified frame: y along
+    the ego's down axis, z the optical axis projected on the ego's horizontal plane
+    (normalised), x = y x z (x right, y down, z forward like the optical frame).
+    ``ExportError`` when the camera looks straight up or down (no heading)."""
+    ego_from_cam = np.asarray(ego_from_optical, np.float64)[:3, :3]
+    forward = np.array([ego_from_cam[0, 2], ego_from_cam[1, 2], 0.0])
+    norm = float(np.linalg.norm(forward))
+    if norm < 1e-6:
+        raise ExportError("the KITTI object format needs a camera that does not look "
+                          "straight up or down (its labels are upright in a level frame)")
+    z = forward / norm
+    y = np.array([0.0, 0.0, -1.0])
+    ego_from_rect = np.column_stack([np.cross(y, z), y, z])
+    return ego_from_rect.T @ ego_from_cam
 
 
 def kitti_rig(calibration: dict[str, SensorCalib]) -> KittiRig:
@@ -226,9 +267,10 @@ def float32_safe_transform(transform: np.ndarray) -> list:
 # --------------------------------------------------------------------------- calib texts
 def object_calib_text(rig: KittiRig) -> str:
     """KITTI object ``calib/NNNNNN.txt``: ``P0 P1 P2 P3 R0_rect Tr_velo_to_cam
-    Tr_imu_to_velo``, one line each, values separated by single spaces."""
-    p = numbers(rig.projection)
-    rect = numbers(np.eye(3))
+    Tr_imu_to_velo``, one line each, values separated by single spaces. ``P0 .. P3`` are
+    ``[K R0_rect^T | 0]``, ``R0_rect`` the level rectification (module docstring)."""
+    p = numbers(rig.rect_projection)
+    rect = numbers(rig.rect_from_cam.astype(np.float32))
     lines = [f"P{i}: {p}" for i in range(4)]
     lines.append(f"R0_rect: {rect}")
     lines.append(f"Tr_velo_to_cam: {numbers(float32_safe_transform(rig.cam_from_velo))}")
