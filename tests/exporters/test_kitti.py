@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -21,7 +20,7 @@ from exporters.frame import Frame, label_of
 from exporters.job import plan_job, world_for
 from sensors.camera_model import R_SENSOR_FROM_OPTICAL
 from simulator.pose import rpy_to_matrix
-from tests.exporters.conftest import small_scenario
+from tests.exporters.conftest import export_frames, small_scenario
 from tests.exporters.devkit import run_devkit
 
 LABEL_LINE = re.compile(r"^\S+( \S+){14}$")  # 15 fields, single spaces, nothing trailing
@@ -32,14 +31,7 @@ REALISTIC_MOUNT = {"position": [1.6, 0.0, 1.5], "rpy_deg": [0, 1, 15]}
 def export(fmt: str, job, frames, world, out_dir: Path):
     """Write one episode's frames with format ``fmt`` into ``out_dir``, as the job runner
     does; the job (with ``out_dir``) is returned."""
-    job = replace(job, out_dir=out_dir)
-    exp = FORMATS[fmt](job)
-    exp.open(job.episodes[0], world)
-    for frame in frames:
-        exp.write(frame)
-    exp.close()
-    type(exp).finalize(job)
-    return job
+    return export_frames(fmt, job, frames, world, out_dir)
 
 
 def captured(out_dir: Path, n_frames: int, **camera):
