@@ -32,7 +32,8 @@ BENCHMARKS: dict[str, tuple[str, tuple[str, ...]]] = {
         "env_vector_async_2_vs_single_env", "env_vector_async_1_steps_per_s",
         "env_vector_async_2_steps_per_s", "env_vector_single_steps_per_s", "env_reset_ms")),
     "export": ("benchmarks.bench_export", (
-        "export_kitti_frames_per_s", "export_mcap_frames_per_s", "export_one_worker_cpu_cores",
+        "export_kitti_frames_per_s", "export_mcap_frames_per_s",
+        "export_capture_only_frames_per_s", "export_one_worker_cpu_cores",
         "export_scaling_2_workers")),
 }
 

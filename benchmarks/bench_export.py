@@ -6,6 +6,9 @@ through the same ``exporters.job.run_job`` the CLI calls, into a temporary folde
 - ``export_kitti_frames_per_s``: KITTI object, one worker; frames after the first two
   (world build and warm-up left out) divided by their wall time.
 - ``export_mcap_frames_per_s``: the same for MCAP.
+- ``export_capture_only_frames_per_s``: the same frames captured (world steps, every
+  sensor, the Frame records) and thrown away: the ceiling the writing overhead is measured
+  against.
 - ``export_one_worker_cpu_cores``: CPU seconds per wall second of that KITTI run (the
   camera and lidar ray casts already run on both cores: how much of the 2 cores one worker
   keeps busy).
@@ -47,14 +50,27 @@ def _rate(fmt: str, frames: int, episodes: int = 1, workers: int = 1,
     return (len(stamps) - skip) / (t1 - t0), (c1 - c0) / (t1 - t0)
 
 
+def _capture_rate(frames: int, skip: int = 2) -> float:
+    from exporters.episode import world_for
+
+    job = plan_job(load(DEFAULT_SCENARIO), "/nonexistent", n_frames=frames)
+    stamps = []
+    with world_for(job) as (_world, episode_frames):
+        for _frame in episode_frames(job.episodes[0]):
+            stamps.append(time.perf_counter())
+    return (len(stamps) - skip) / (stamps[-1] - stamps[skip - 1])
+
+
 def run(quick: bool = False) -> dict[str, float]:
     n = 4 if quick else 20
+    capture = _capture_rate(n)
     kitti, cores = _rate("kitti", n)
     mcap, _ = _rate("mcap", n)
     one, _ = _rate("kitti", n // 2, episodes=2, workers=1, skip=3)
     two, _ = _rate("kitti", n // 2, episodes=2, workers=2, skip=3)
     return {
         "export_kitti_frames_per_s": round(kitti, 2),
+        "export_capture_only_frames_per_s": round(capture, 2),
         "export_mcap_frames_per_s": round(mcap, 2),
         "export_one_worker_cpu_cores": round(cores, 2),
         "export_scaling_2_workers": round(two / one, 3),

@@ -10,6 +10,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
 FIGURES = {"export_kitti_frames_per_s", "export_mcap_frames_per_s",
+           "export_capture_only_frames_per_s",
            "export_one_worker_cpu_cores", "export_scaling_2_workers"}
 
 
