@@ -47,6 +47,8 @@ def _rate(fmt: str, frames: int, episodes: int = 1, workers: int = 1,
                        episodes=episodes)
         run_job(job, fmt, workers=workers, on_frames=tick)
     (t0, c0), (t1, c1) = stamps[skip - 1], stamps[-1]
+    if t1 <= t0:   # a worker pool reports frames in batches: too few distinct times
+        raise RuntimeError(f"{frames} frames x {episodes} episodes are too few to time")
     return (len(stamps) - skip) / (t1 - t0), (c1 - c0) / (t1 - t0)
 
 
@@ -62,7 +64,7 @@ def _capture_rate(frames: int, skip: int = 2) -> float:
 
 
 def run(quick: bool = False) -> dict[str, float]:
-    n = 4 if quick else 20
+    n = 8 if quick else 20
     capture = _capture_rate(n)
     kitti, cores = _rate("kitti", n)
     mcap, _ = _rate("mcap", n)
