@@ -10,8 +10,6 @@ from exporters.frame import KEY_SENSOR_TYPES, Frame, SensorCalib, object_states
 from sensors.base import Measurement
 from sensors.rig import Rig
 
-_EPS = 1e-9
-
 
 def episode_frames(world: Any, rig: Rig, episode: EpisodeInfo,
                    calibration: dict[str, SensorCalib], npc: Any = None) -> Iterator[Frame]:

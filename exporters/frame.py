@@ -1,4 +1,4 @@
-"""The ``Frame`` record every exporter writes, and how it is captured from a world + rig.
+"""The ``Frame`` record every exporter writes (captured by ``exporters.capture``).
 
 A frame is one time step at which the *key* sensors (cameras and lidars) fire together;
 its rate is the slowest key sensor's. Everything captured since the previous frame goes
@@ -26,7 +26,6 @@ from simulator.scene.semantics import CLASS_NAMES, SEMANTIC_CLASSES
 
 KEY_SENSOR_TYPES = ("camera", "lidar")
 TRUCK_MIN_LENGTH_M = 6.0  # a vehicle at least this long is a truck in the exported labels
-
 
 
 @dataclass(frozen=True)

@@ -5,8 +5,9 @@ The unit of work is an episode (scenario + seed). ``run_job`` runs them in this 
 worker builds one ``World`` and resets it per episode, which draws exactly what a new world
 with that seed would, so the files do not depend on who ran which episode. Progress lives
 in ``DIR/.drivesim/``: the job's plan (checked on ``--resume``) and one marker per finished
-episode; ``manifest.json`` is written last, when every episode and the format's
-dataset-wide files are done.
+episode; ``manifest.json`` lists the finished episodes as they finish and gets every
+file's sha256 last, when the episodes, the format's dataset-wide files and the report
+are done.
 """
 
 from __future__ import annotations
@@ -20,16 +21,13 @@ import numpy as np
 
 from exporters.base import EpisodeInfo, ExportError, JobInfo
 from exporters.episode import STATE_DIR, finished_episodes, run_episode, world_for
-from exporters.files import json_text, remove_partials
+from exporters.files import json_text, remove_partials, write_text
 from exporters.formats import exporter_class
 from exporters.frame import calibration_of, frame_rate_hz
+from exporters.manifest import write_manifest
 from sensors.rig import Rig
 
 __all__ = ["STATE_DIR", "plan_job", "prepare_out", "run_episode", "run_job", "world_for"]
-
-
-def scenario_json(scenario: Any) -> str:
-    return scenario.model_dump_json()
 
 
 def plan_job(scenario: Any, out_dir: Path | str, *, n_frames: int | None = None,
@@ -54,7 +52,7 @@ def plan_job(scenario: Any, out_dir: Path | str, *, n_frames: int | None = None,
     eps = tuple(EpisodeInfo(k, int(base) + k, n_frames, hz, k * n_frames)
                 for k in range(episodes))
     if scenario_hash is None:
-        scenario_hash = hashlib.sha256(scenario_json(scenario).encode()).hexdigest()
+        scenario_hash = hashlib.sha256(scenario.model_dump_json().encode()).hexdigest()
     return JobInfo(Path(out_dir), scenario, scenario_hash, calib, eps)
 
 
@@ -92,8 +90,6 @@ def prepare_out(job: JobInfo, fmt: str, resume: bool) -> set[int]:
     elif out.exists() and any(out.iterdir()):
         raise ExportError(f"{out}: not empty; use --resume to finish an interrupted export "
                           "into it, or choose a new folder")
-    from exporters.files import write_text
-
     write_text(plan_file, text)
     return finished_episodes(job)
 
@@ -102,16 +98,14 @@ def run_job(job: JobInfo, fmt: str, *, workers: int = 1, backend: str = "local",
             resume: bool = False, on_frames: Callable[[int], None] | None = None) -> dict:
     """Run every unfinished episode, then the format's dataset-wide files, the report and
     ``manifest.json``. ``on_frames(n)`` is called as frames finish. Returns the manifest."""
-    exporter_class(fmt)  # an unknown format fails before any file is written
+    exporter_class(fmt)  # bad arguments fail before any file is written
     if workers < 1:
         raise ExportError(f"--workers must be >= 1, got {workers}")
+    if backend not in ("local", "ray"):
+        raise ExportError(f"unknown backend {backend!r}; known: local, ray")
     done = prepare_out(job, fmt, resume)
     if on_frames is not None and done:
         on_frames(sum(e.n_frames for e in job.episodes if e.index in done))
-    from exporters.manifest import write_manifest
-
-    if backend not in ("local", "ray"):
-        raise ExportError(f"unknown backend {backend!r}; known: local, ray")
 
     def on_episode() -> None:
         write_manifest(job, fmt, finished_episodes(job))

@@ -226,3 +226,21 @@ def test_disk_full_exits_2_with_one_line_and_keeps_the_finished_episodes(
     assert run_sim.main(args[:-1] + [str(whole)]) == 0
     a, b = folder_bytes(whole), folder_bytes(out)
     assert a.keys() == b.keys() and [k for k in a if a[k] != b[k]] == []
+
+
+def test_cli_formats_are_the_registered_ones() -> None:
+    """run_sim.py lists the formats without importing them (start-up time): keep in sync."""
+    import run_sim
+    from exporters.base import FORMATS
+    from exporters.formats import exporter_class  # noqa: F401  (registers the formats)
+
+    sub = next(a for a in run_sim.build_parser()._actions if a.dest == "command")
+    fmt = next(a for a in sub.choices["export"]._actions if a.dest == "format")
+    assert sorted(fmt.choices) == sorted(FORMATS)
+
+
+def test_bad_backend_writes_nothing(tmp_path: Path) -> None:
+    with pytest.raises(ExportError, match="unknown backend"):
+        run_job(plan_job(small_scenario(), tmp_path / "b", n_frames=1), "native",
+                backend="dask")
+    assert not (tmp_path / "b").exists()
