@@ -9,9 +9,11 @@ full, not writable) become ``runner.outputs.OutputError`` naming the file.
 
 from __future__ import annotations
 
+import io
 import json
 import math
 import os
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +23,7 @@ import numpy as np
 from runner.outputs import OutputError
 
 PART_SUFFIX = ".part"
+ZIP_DATE_TIME = (1980, 1, 1, 0, 0, 0)  # every .npz entry's date: bytes free of the clock
 
 
 def _part(path: Path) -> Path:
@@ -91,6 +94,22 @@ def encode_png(image: np.ndarray, path_for_errors: Path | str = "image.png") -> 
 def write_png(path: Path | str, image: np.ndarray) -> None:
     """Write an RGB (or single-channel) image as PNG, atomically."""
     write_bytes(path, encode_png(image, path))
+
+
+def npz_bytes(arrays: dict[str, np.ndarray]) -> bytes:
+    """``np.savez_compressed`` bytes (what ``np.load`` reads) with fixed entry times
+    (numpy's own stamps the current time into each zip entry), entries in the given
+    order, zlib level 1."""
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name, arr in arrays.items():
+            entry = io.BytesIO()
+            np.lib.format.write_array(entry, np.asanyarray(arr), allow_pickle=False)
+            info = zipfile.ZipInfo(f"{name}.npy", date_time=ZIP_DATE_TIME)
+            info.compress_type = zipfile.ZIP_DEFLATED
+            info.external_attr = 0o644 << 16
+            zf.writestr(info, entry.getvalue(), compresslevel=1)
+    return buf.getvalue()
 
 
 def remove_partials(root: Path | str) -> int:

@@ -24,9 +24,7 @@ Usage::
 from __future__ import annotations
 
 import dataclasses
-import io
 import json
-import zipfile
 from collections.abc import Iterator, Sequence
 from functools import cached_property
 from pathlib import Path
@@ -58,7 +56,6 @@ PNG_ARRAYS = {("data", "rgb"): ".png", ("gt", "semantic"): "_semantic.png"}
 # Arrays of at most this many finite numbers are stored in the sample's JSON.
 JSON_ARRAY_MAX_SIZE = 64
 # Fixed zip entry time: .npz files carry no wall-clock time.
-ZIP_DATE_TIME = (1980, 1, 1, 0, 0, 0)
 
 POSE_FIELDS = ("position", "rotation", "velocity", "angular_velocity", "acceleration")
 HDMAP_RECORDS: dict[str, type] = {"lanes": Lane, "conflicts": Conflict, "markings": Marking,
@@ -74,21 +71,6 @@ class NativeFormatError(ValueError):
 def stem(number: int) -> str:
     """File stem of frame / sample ``number``: six digits."""
     return f"{number:0{FRAME_DIGITS}d}"
-
-
-def npz_bytes(arrays: dict[str, np.ndarray]) -> bytes:
-    """``np.savez_compressed`` bytes with fixed entry times (numpy's own stamps the
-    current time into each zip entry), entries in the given order."""
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
-        for name, arr in arrays.items():
-            entry = io.BytesIO()
-            np.lib.format.write_array(entry, np.asanyarray(arr), allow_pickle=False)
-            info = zipfile.ZipInfo(f"{name}.npy", date_time=ZIP_DATE_TIME)
-            info.compress_type = zipfile.ZIP_DEFLATED
-            info.external_attr = 0o644 << 16
-            zf.writestr(info, entry.getvalue(), compresslevel=1)
-    return buf.getvalue()
 
 
 def pose_record(pose: Pose) -> dict[str, Any]:

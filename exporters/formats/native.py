@@ -16,7 +16,7 @@ from __future__ import annotations
 from typing import Any
 
 from exporters.base import Exporter, JobInfo, register
-from exporters.files import json_text, write_bytes, write_json, write_png, write_text
+from exporters.files import json_text, npz_bytes, write_bytes, write_json, write_png, write_text
 from exporters.frame import Frame
 from exporters.native_reader import (
     CALIBRATION_FILE,
@@ -31,7 +31,6 @@ from exporters.native_reader import (
     SENSORS_DIR,
     calib_record,
     dataclass_record,
-    npz_bytes,
     object_record,
     pose_record,
     split_measurement,

@@ -50,11 +50,10 @@ import cv2
 import numpy as np
 
 from exporters.base import EpisodeInfo, Exporter, ExportError, JobInfo, register
-from exporters.files import encode_png, write_bytes, write_json
+from exporters.files import encode_png, npz_bytes, write_bytes, write_json
 from exporters.formats.nuscenes_labels import (
     PanopticNumbering,
     lidarseg_labels,
-    npz_bytes,
     points_in_box_count,
 )
 from exporters.formats.nuscenes_map import drivable_mask, global_offset
@@ -244,7 +243,7 @@ class NuScenesExporter(Exporter):
         seg_name = f"lidarseg/{VERSION}/{tok}_lidarseg.bin"
         pan_name = f"panoptic/{VERSION}/{tok}_panoptic.npz"
         write_bytes(self.root / seg_name, classes.astype(np.uint8).tobytes())
-        write_bytes(self.root / pan_name, npz_bytes(data=panoptic))
+        write_bytes(self.root / pan_name, npz_bytes({"data": panoptic}))
         self.tables["lidarseg"].append({"token": tok, "sample_data_token": tok,
                                         "filename": seg_name})
         self.tables["panoptic"].append({"token": tok, "sample_data_token": tok,

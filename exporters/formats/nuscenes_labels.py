@@ -10,9 +10,6 @@ instance numbered 1, 2, ... per scene in order of first appearance in the LIDAR_
 
 from __future__ import annotations
 
-import io
-import zipfile
-
 import numpy as np
 
 from exporters.formats.nuscenes_tables import CATEGORY_INDEX, STUFF_START_INDEX
@@ -79,20 +76,6 @@ class PanopticNumbering:
             vals = np.array([self.number_of[k] for k in keys.tolist()], np.int64)
             numbers[thing] = vals[np.searchsorted(keys, inst[thing])]
         return (classes * 1000 + numbers).astype(np.uint16)
-
-
-def npz_bytes(**arrays: np.ndarray) -> bytes:
-    """A compressed ``.npz`` (what ``np.load`` reads) with fixed zip timestamps, so the
-    bytes depend on the arrays only (``np.savez_compressed`` stamps the wall clock)."""
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
-        for name, arr in arrays.items():
-            npy = io.BytesIO()
-            np.lib.format.write_array(npy, np.ascontiguousarray(arr), allow_pickle=False)
-            info = zipfile.ZipInfo(f"{name}.npy", date_time=(1980, 1, 1, 0, 0, 0))
-            info.compress_type = zipfile.ZIP_DEFLATED
-            zf.writestr(info, npy.getvalue())
-    return buf.getvalue()
 
 
 def points_in_box_count(points: np.ndarray, sensor_from_world: np.ndarray,

@@ -12,9 +12,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from exporters.files import json_text
+from exporters.files import ZIP_DATE_TIME, json_text
 from exporters.native_reader import (
-    ZIP_DATE_TIME,
     NativeFormatError,
     load_measurement,
     load_native,
@@ -178,7 +177,7 @@ def test_non_finite_scalars_and_arrays_are_kept(tmp_path):
     rec, arrays, images = split_measurement(m)
     assert sorted(arrays) == ["data.hdop", "data.lat_deg", "gt.error_enu_m"]
     (tmp_path / "000000.json").write_text(json_text(rec))
-    from exporters.native_reader import npz_bytes
+    from exporters.files import npz_bytes
 
     (tmp_path / "000000.npz").write_bytes(npz_bytes(arrays))
     back = load_measurement(tmp_path / "000000.json")

@@ -13,8 +13,9 @@ import numpy as np
 import pytest
 
 from exporters.base import FORMATS
+from exporters.files import npz_bytes
 from exporters.formats.nuscenes import FRAGMENT_DIR, channel_names
-from exporters.formats.nuscenes_labels import npz_bytes, points_in_box_count
+from exporters.formats.nuscenes_labels import points_in_box_count
 from exporters.formats.nuscenes_tables import (
     VERSION,
     attribute_of,
@@ -285,8 +286,8 @@ def test_small_helpers():
     np.testing.assert_allclose(back, rot, atol=1e-12)
     assert [visibility_token(v) for v in (0.0, 0.4, 0.41, 0.6, 0.79, 0.81, 1.0)] == \
         ["1", "1", "2", "2", "3", "4", "4"]
-    assert npz_bytes(data=np.arange(5, dtype=np.uint16)) == \
-        npz_bytes(data=np.arange(5, dtype=np.uint16))
+    assert npz_bytes({"data": np.arange(5, dtype=np.uint16)}) == \
+        npz_bytes({"data": np.arange(5, dtype=np.uint16)})
 
 
 SWEEPS_SCRIPT = r"""
