@@ -108,13 +108,16 @@ def truncnorm_from_uniform(u: float, dist: Dist) -> float:
     return min(max(dist.mean + dist.std * z, lo), hi)
 
 
-def sample_drivers(traffic: Traffic, rngs: list[np.random.Generator]) -> DriverParams:
+def sample_drivers(traffic: Traffic, rngs: list[np.random.Generator],
+                   profiles: list[str | None] | None = None) -> DriverParams:
     """Draw one driver per Generator: its profile by the ``mix`` weights, then its parameters.
 
     Args:
         traffic: the scenario's traffic config (profiles and mix weights).
         rngs: one child Generator per driver; driver ``i`` uses only ``rngs[i]``, consuming
             ``1 + len(PARAM_NAMES)`` uniforms from it.
+        profiles: per driver, a profile name that replaces the ``mix`` draw (named
+            actors), or None; the draws stay the same either way.
 
     Returns:
         The parameters of ``len(rngs)`` drivers.
@@ -122,24 +125,30 @@ def sample_drivers(traffic: Traffic, rngs: list[np.random.Generator]) -> DriverP
     Raises:
         ValueError: drivers are requested but the mix has no positive weight.
     """
-    names = tuple(traffic.mix)
+    forced = list(profiles) if profiles is not None else [None] * len(rngs)
+    names = tuple(traffic.mix) + tuple(sorted({p for p in forced if p is not None}
+                                              - set(traffic.mix)))
     n = len(rngs)
-    if n and (not names or sum(traffic.mix.values()) <= 0.0):
+    drawn = any(p is None for p in forced)
+    if drawn and (not names or sum(traffic.mix.values()) <= 0.0):
         raise ValueError("traffic.mix needs a positive weight to draw drivers")
     uniforms = np.empty((n, 1 + len(PARAM_NAMES)))
     for i, rng in enumerate(rngs):
         rng.random(out=uniforms[i])
     profile = np.zeros(n, dtype=np.int64)
-    if n:
-        weights = np.array([traffic.mix[k] for k in names], dtype=np.float64)
+    if drawn:
+        weights = np.array([traffic.mix.get(k, 0.0) for k in names], dtype=np.float64)
         cum = np.cumsum(weights) / weights.sum()
         last_positive = int(np.flatnonzero(weights > 0.0)[-1])
         profile = np.minimum(np.searchsorted(cum, uniforms[:, 0], side="right"),
                              last_positive)
-    profiles: list[DriverProfile] = [traffic.profiles[k] for k in names]
+    for i, name in enumerate(forced):
+        if name is not None:
+            profile[i] = names.index(name)
+    chosen: list[DriverProfile] = [traffic.profiles[k] for k in names]
     values = {name: np.empty(n) for name in PARAM_NAMES}
     for i in range(n):  # once per run, at spawn: not a hot path
-        prof = profiles[profile[i]]
+        prof = chosen[profile[i]]
         for j, name in enumerate(PARAM_NAMES, start=1):
             values[name][i] = truncnorm_from_uniform(float(uniforms[i, j]), getattr(prof, name))
     return DriverParams(**values, profile=profile, profile_names=names)

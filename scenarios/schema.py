@@ -9,6 +9,7 @@ finite and bounded (``scenarios.limits``); the ``map:`` models are in
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Literal
 
 import numpy as np
@@ -23,6 +24,7 @@ from scenarios.limits import (
     MAX_SENSORS,
     Angle,
     FieldError,
+    Id,
     Size,
     Strict,
 )
@@ -48,7 +50,8 @@ from scenarios.sensor_schema import CameraConfig, SensorConfig
 __all__ = ["ArcSegment", "Autopilot", "BuildingRow", "Dist", "DriverProfile", "Ego",
            "GeoOrigin", "Intersection", "ItemRow", "LaneLayout", "LanePosition", "MapConfig",
            "Material", "Pose2D", "Prop", "Range", "Road", "Roadside", "Scenario", "Segment",
-           "Signal", "Simulation", "StraightSegment", "Strict", "Traffic", "VehicleSpec",
+           "Signal", "Simulation", "StraightSegment", "Strict", "Traffic", "VehicleActor",
+           "VehicleKind", "VehicleSpec",
            "EnvConfig", "TrafficPolicy"]
 
 Vec3 = tuple[Size, Size, Size]
@@ -108,7 +111,7 @@ class VehicleSpec(Strict):
     length_m: float = Field(4.6, gt=1, le=20)
     width_m: float = Field(1.85, gt=0.5, le=4)
     height_m: float = Field(1.5, gt=0.5, le=5)
-    mass_kg: float = Field(1500.0, gt=100, le=100_000)
+    mass_kg: float = Field(1500.0, gt=30, le=100_000)
     wheelbase_m: float = Field(2.7, gt=0.5, le=20)
     cog_to_front_axle_m: float = Field(1.25, gt=0, le=20)
     yaw_inertia_kgm2: float = Field(2500.0, ge=50, le=1e7)
@@ -267,8 +270,17 @@ def _default_profiles() -> dict[str, DriverProfile]:
     }
 
 
+VehicleKind = Literal["car", "van", "truck", "bus", "cyclist", "motorcyclist"]
+"""Kinds of road vehicle; ``simulator.vehicles.kinds`` holds each kind's size, dynamics,
+mesh, semantic class and top speed."""
+
+
 class Traffic(Strict):
     count: int = Field(50, ge=0, le=2000)
+    kinds: dict[VehicleKind, Annotated[float, Field(ge=0, le=1e6)]] = Field(
+        default_factory=lambda: {"car": 1.0},
+        description="Relative share of each vehicle kind among the NPCs; the counts are "
+        "exact (largest remainder), which NPC gets which kind is drawn from the seed.")
     profiles: dict[str, DriverProfile] = Field(default_factory=_default_profiles,
                                                max_length=64)
     mix: dict[str, Annotated[float, Field(ge=0, le=1e6)]] = Field(
@@ -290,6 +302,39 @@ class Traffic(Strict):
                              f"{sorted(self.profiles)}")
         if self.count and (not self.mix or sum(self.mix.values()) <= 0):
             raise FieldError(("mix",), "mix weights must be >= 0 and not all 0")
+        if self.count and sum(self.kinds.values()) <= 0:
+            raise FieldError(("kinds",), "kind weights must be >= 0 and not all 0")
+        return self
+
+
+_RESERVED_NAME = re.compile(r"^(ego|npc_\d+)$")
+
+
+class VehicleActor(Strict):
+    """A named vehicle placed at a lane station (events address it by name).
+
+    It drives like an NPC (IDM, MOBIL) with a driver drawn from ``driver`` (a profile of
+    ``traffic.profiles``) and does not re-enter after it leaves the map.
+    """
+
+    name: Id = Field(description="Unique; not 'ego' or 'npc_N' (the world's own names).")
+    kind: VehicleKind = "car"
+    start: LanePosition
+    speed_mps: float = Field(0.0, ge=0, le=70, description="Speed at the start [m/s].")
+    desired_speed_mps: float | None = Field(
+        None, gt=0, le=70, description="Cruise speed; null: the lane's speed limit times "
+        "the driver's factor (capped by the kind's top speed).")
+    driver: str = Field("normal", max_length=64, description="Driver profile name.")
+    destination: LanePosition | None = Field(
+        None, description="Route end; null: follow lanes and change lanes like a driver.")
+    vehicle: VehicleSpec | None = Field(None, description="Overrides the kind's default "
+                                        "size and dynamics.")
+
+    @model_validator(mode="after")
+    def _name_free(self) -> VehicleActor:
+        if _RESERVED_NAME.match(self.name):
+            raise FieldError(("name",), f"{self.name!r} is a name the world gives its own "
+                             "vehicles; choose another")
         return self
 
 
@@ -307,6 +352,9 @@ class Scenario(Strict):
         description="Extra or overriding materials by name.")
     ego: Ego
     traffic: Traffic = Traffic()
+    actors: list[VehicleActor] = Field(
+        [], max_length=256, description="Named vehicles at given lane stations (index 1.. "
+        "after the ego, before the random NPCs).")
     sensors: list[SensorConfig] = Field([], max_length=MAX_SENSORS)
     env: EnvConfig = EnvConfig()
 
@@ -318,6 +366,17 @@ class Scenario(Strict):
             if abs(ratio - round(ratio)) > 1e-9 or round(ratio) < 1:
                 raise FieldError(("env", "policy_hz"), f"must divide simulation.physics_hz "
                                  f"({self.simulation.physics_hz:g})")
+        return self
+
+    @model_validator(mode="after")
+    def _actors(self) -> Scenario:
+        names = [a.name for a in self.actors]
+        for i, a in enumerate(self.actors):
+            if names.count(a.name) > 1:
+                raise FieldError(("actors", i, "name"), f"duplicate actor name {a.name!r}")
+            if a.driver not in self.traffic.profiles:
+                raise FieldError(("actors", i, "driver"), f"unknown driver profile "
+                                 f"{a.driver!r}; known: {sorted(self.traffic.profiles)}")
         return self
 
     @model_validator(mode="after")

@@ -19,10 +19,10 @@ from scenarios.schema import ArcSegment, Scenario
 from simulator.errors import WorldError
 from simulator.map.build import build_hdmap
 from simulator.map.hdmap import HDMap
-from simulator.map.route import plan_route
+from simulator.map.route import plan_lane_route, plan_route
 from simulator.scene.semantics import DEFAULT_MATERIALS, PROP_DEFAULTS
 
-_SECTIONS = ("simulation", "map", "props", "materials", "ego", "traffic", "sensors")
+_SECTIONS = tuple(Scenario.model_fields)
 _FIELD_PREFIX = re.compile(r"^((?:" + "|".join(_SECTIONS) + r")(?:\.[A-Za-z_]\w*|\[\d+\])*): (.*)$",
                            re.DOTALL)
 _GEOMETRY_PREFIX = re.compile(r"^(road|intersection) '([^']*)': (.*)$", re.DOTALL)
@@ -76,6 +76,11 @@ def check_scenario(scenario: Scenario) -> HDMap:
     try:
         hdmap = build_hdmap(scenario.map)
         plan_route(hdmap, scenario.ego)
+        for j, a in enumerate(scenario.actors):
+            plan_lane_route(hdmap, a.start.lane, a.start.s_m,
+                            None if a.destination is None else a.destination.lane,
+                            None if a.destination is None else a.destination.s_m,
+                            f"actors[{j}]")
     except WorldError as exc:
         raise as_check_error(exc, scenario) from None
     if scenario.traffic.count and not any(ln.kind == "road" for ln in hdmap.lanes):

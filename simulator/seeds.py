@@ -29,6 +29,10 @@ def child(root: np.random.SeedSequence, *key: int) -> np.random.SeedSequence:
 # Children of an episode's root (see simulator.world).
 LAYOUT_KEY = 0  # of the build root: the static layout (roadside props)
 NPC_KEY, SENSOR_KEY, COLOR_KEY, SPAWN_KEY = 1, 2, 3, 4
+# 5 is taken by reset()'s own seed sequence (SeedSequence(seed, spawn_key=(5, episode))).
+KIND_KEY = 7    # of the build root: which NPC is which vehicle kind
+ACTOR_KEY = 8   # of an episode root: named actor j's driver stream (8, j)
+EVENT_KEY = 9   # of an episode root: scripted events and pedestrians
 
 
 def sensor_seed_seq(root: SeedLike) -> np.random.SeedSequence:

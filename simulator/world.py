@@ -44,6 +44,8 @@ from simulator.scene.mirror import SceneMirror
 from simulator.scene.objects import ObjectBox
 from simulator.scene.semantics import SEMANTIC_CLASSES, MaterialInfo
 from simulator.seeds import (
+    ACTOR_KEY,
+    KIND_KEY,
     LAYOUT_KEY,
     NPC_KEY,
     SPAWN_KEY,
@@ -61,6 +63,7 @@ from simulator.traffic.spawn import Placement, Spawner
 from simulator.vehicles import dynamics
 from simulator.vehicles import mesh as car_mesh
 from simulator.vehicles.history import PoseHistory
+from simulator.vehicles.kinds import KINDS, kind_spec, npc_kinds
 from simulator.vehicles.paint import vehicle_colors
 
 __all__ = ["Collision", "DirectControl", "EgoControl", "MetaAction", "World", "STATIC_ID_BASE"]
@@ -95,13 +98,28 @@ class World:
         self.hdmap = build_hdmap(scenario.map)
         self.lanes = LaneArrays(self.hdmap)
 
-        n = 1 + scenario.traffic.count
+        # Vehicles: the ego (0), the named actors (1..k), the random NPCs (k+1..).
+        actors, traffic = scenario.actors, scenario.traffic
+        self.n_named = len(actors)
+        n = 1 + self.n_named + traffic.count
         self.n_vehicles = n
-        self.specs = [scenario.ego.vehicle] + [scenario.traffic.vehicle] * (n - 1)
+        npc = npc_kinds(traffic, traffic.count,
+                        np.random.default_rng(child(build_root, KIND_KEY)))
+        self.vehicle_kinds = ["car"] + [a.kind for a in actors] + npc
+        self.specs = [scenario.ego.vehicle] + \
+            [a.vehicle or kind_spec(a.kind, traffic) for a in actors] + \
+            [kind_spec(k, traffic) for k in npc]
         self.params = dynamics.VehicleParams.from_specs(self.specs)
         self.vehicle_ids = np.arange(1, n + 1)
         self.ego_instance_id = int(self.vehicle_ids[EGO])
-        self.vehicle_names = ["ego"] + [f"npc_{i:03d}" for i in range(n - 1)]
+        self.vehicle_names = ["ego"] + [a.name for a in actors] + \
+            [f"npc_{i:03d}" for i in range(traffic.count)]
+        self.vehicle_semantic = np.array([SEMANTIC_CLASSES[KINDS[k].semantic]
+                                          for k in self.vehicle_kinds], np.int64)
+        self.top_speed_mps = np.array([KINDS[k].top_speed_mps for k in self.vehicle_kinds])
+        # Named actors and the ego do not re-enter after leaving the map.
+        self.respawnable = np.ones(n, bool)
+        self.respawnable[:1 + self.n_named] = False
 
         # --- static scene: built once, kept by every reset
         scene = build_static_scene(scenario, self.hdmap,
@@ -130,6 +148,11 @@ class World:
         # Lane-change (MOBIL) decisions every ~1 s: drivers do not re-plan lanes each decision.
         self._mobil_every = max(1, int(round(MOBIL_PERIOD_S / (self.dt_s * self.control_every))))
         self._ego_route = plan_route(self.hdmap, scenario.ego)
+        self._actor_routes = [plan_lane_route(
+            self.hdmap, a.start.lane, a.start.s_m,
+            None if a.destination is None else a.destination.lane,
+            None if a.destination is None else a.destination.s_m, f"actors[{j}]")
+            for j, a in enumerate(actors)]
         self._episode = 0
         self._start_episode(build_root)
 
@@ -154,12 +177,18 @@ class World:
         self.seed_seq = root
         self.sensor_seed_seq = sensor_seed_seq(root)
         self.rng = np.random.default_rng(child(root, SPAWN_KEY))
-        npc_rngs = [np.random.default_rng(child(root, NPC_KEY, i)) for i in range(n - 1)]
+        # A named actor's driver stream is (ACTOR_KEY, j), a random NPC's (NPC_KEY, i):
+        # adding a named actor does not change the random NPCs' drivers.
+        npc_rngs = [np.random.default_rng(child(root, ACTOR_KEY, j))
+                    for j in range(self.n_named)] + \
+            [np.random.default_rng(child(root, NPC_KEY, i))
+             for i in range(sc.traffic.count)]
         self.step_index = 0
         self.state = dynamics.VehicleState(n)
         self._set_colors(root)
         drv = build_drivers(sc, npc_rngs, self.params.max_accel_mps2,
-                            self.params.max_decel_mps2, self.dt_s * self.control_every)
+                            self.params.max_decel_mps2, self.dt_s * self.control_every,
+                            self.top_speed_mps)
         self.drivers, self.driver_params = drv.arrays, drv.params
         self.reaction, self.wander, self.speed_pid = drv.reaction, drv.wander, drv.speed_pid
         self.driver_models = drv
@@ -177,6 +206,11 @@ class World:
         # like drivers do (MOBIL), e.g. around an obstacle.
         self._mobil_allowed = np.ones(n, bool)
         self._mobil_allowed[EGO] = sc.ego.destination is None
+        for j, (a, route) in enumerate(zip(sc.actors, self._actor_routes), start=1):
+            if a.destination is not None:
+                self.routes.set(j, route)
+                self.routed[j] = True
+                self._mobil_allowed[j] = False
         self.direct = np.zeros(n, bool)      # driven by DirectControl this step
         self.meta = np.zeros(n, bool)        # driven by MetaAction this step
         self._external = True                # False: nobody was driven from outside last step
@@ -188,14 +222,18 @@ class World:
         self.steer_cmd = np.zeros(n)
         self.spawner.reset()
         start = self._ego_route
-        self._place([Placement(EGO, start.lanes[0], start.start_s, sc.ego.speed_mps)])
-        placements = self.spawner.initial(self.rng, int(self.traffic.lane[EGO]),
-                                          float(self.traffic.s[EGO]),
+        first = [Placement(EGO, start.lanes[0], start.start_s, sc.ego.speed_mps)] + \
+            [Placement(j, r.lanes[0], r.start_s, a.speed_mps)
+             for j, (a, r) in enumerate(zip(sc.actors, self._actor_routes), start=1)]
+        self._place(first)
+        k = len(first)
+        placements = self.spawner.initial(self.rng, self.traffic.lane[:k].copy(),
+                                          self.traffic.s[:k].copy(),
                                           np.array([self.state.x[EGO], self.state.y[EGO]]),
                                           self.drivers.desired_speed_factor,
                                           self.drivers.comfort_decel_mps2)
         placed = np.zeros(n, bool)
-        placed[EGO] = True
+        placed[:k] = True
         self._place(placements)
         placed[[pl.vehicle for pl in placements]] = True
         for i in np.flatnonzero(~placed):
@@ -216,8 +254,8 @@ class World:
         colors = vehicle_colors(self.scenario, self.n_vehicles, root)
         self.vehicle_colors = colors
         paint = self._material_info["car_paint"]
-        for iid, color in zip(self.vehicle_ids, colors):
-            self.materials.set(int(iid), SEMANTIC_CLASSES["vehicle"],
+        for iid, sem, color in zip(self.vehicle_ids, self.vehicle_semantic, colors):
+            self.materials.set(int(iid), int(sem),
                                MaterialInfo(tuple(color), paint.lidar_reflectivity,
                                             paint.gnss_reflectivity))
 
@@ -231,9 +269,12 @@ class World:
         x, y = self.lanes.positions(lane, s)
         yaw = self.lanes.headings(lane, s)
         tr = self.traffic
+        cruise = self.drivers.cruise_speed_mps
         for k, pl in enumerate(placements):
-            self.state.set(pl.vehicle, float(x[k]), float(y[k]), float(yaw[k]),
-                           float(pl.speed_mps))
+            # A random NPC enters at most at its cruise speed (a cyclist on a motorway).
+            speed = min(pl.speed_mps, cruise[pl.vehicle]) if self.respawnable[pl.vehicle] \
+                else pl.speed_mps
+            self.state.set(pl.vehicle, float(x[k]), float(y[k]), float(yaw[k]), float(speed))
         tr.lane[idx], tr.s[idx], tr.d[idx] = lane, s, 0.0
         tr.prev_lane[idx] = NO_LANE
         tr.active[idx] = True
@@ -363,7 +404,7 @@ class World:
                                     self.params.length_m, self.routed)
         for i in exits:
             self._park(int(i))
-        parked = np.flatnonzero(~tr.active)
+        parked = np.flatnonzero(~tr.active & self.respawnable)
         if len(parked):
             ego_xy = np.array([st.x[EGO], st.y[EGO]])
             self._place(self.spawner.respawns(self.time_s, self.rng, parked, tr.active, st.x,
@@ -457,8 +498,8 @@ class World:
 
     def vehicle_boxes(self) -> list[ObjectBox]:
         st, pr = self.state, self.params
-        sem = SEMANTIC_CLASSES["vehicle"]
-        return [ObjectBox(int(self.vehicle_ids[i]), sem, self.vehicle_names[i],
+        sem = self.vehicle_semantic
+        return [ObjectBox(int(self.vehicle_ids[i]), int(sem[i]), self.vehicle_names[i],
                           np.array([st.x[i], st.y[i], pr.height_m[i] / 2]),
                           np.array([pr.length_m[i], pr.width_m[i], pr.height_m[i]]),
                           float(st.yaw[i]))

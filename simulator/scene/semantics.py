@@ -25,6 +25,12 @@ SEMANTIC_CLASSES: MappingProxyType[str, int] = MappingProxyType({
     "vegetation": 10,
     "vehicle": 11,
     "static_object": 12,
+    "pedestrian": 13,
+    "cyclist": 14,
+    "truck": 15,
+    "bus": 16,
+    "debris": 17,
+    "motorcyclist": 18,
 })
 CLASS_NAMES: tuple[str, ...] = tuple(sorted(SEMANTIC_CLASSES, key=SEMANTIC_CLASSES.get))
 
@@ -33,7 +39,8 @@ CLASS_COLORS: MappingProxyType[int, tuple[int, int, int]] = MappingProxyType({
     0: (0, 0, 0), 1: (81, 0, 81), 2: (128, 64, 128), 3: (157, 234, 50),
     4: (244, 35, 232), 5: (70, 70, 70), 6: (102, 102, 156), 7: (153, 153, 153),
     8: (220, 220, 0), 9: (250, 170, 30), 10: (107, 142, 35), 11: (0, 0, 142),
-    12: (110, 190, 160),
+    12: (110, 190, 160), 13: (220, 20, 60), 14: (119, 11, 32), 15: (0, 0, 70),
+    16: (0, 60, 100), 17: (230, 150, 140), 18: (0, 0, 230),
 })
 
 

@@ -17,6 +17,8 @@ from simulator.traffic import kernels
 from simulator.traffic.logic import DriverArrays, TrafficLogic
 
 EGO = 0
+# A named actor with its own cruise speed: v0 = min(limit x factor, cruise) = cruise.
+_CRUISE_FACTOR = 100.0
 _DRAWN = ("desired_speed_factor", "time_headway_s", "min_gap_m", "max_accel_mps2",
           "comfort_decel_mps2", "politeness", "lane_change_threshold_mps2", "gap_acceptance_s")
 
@@ -66,18 +68,27 @@ class Drivers:
 
 def build_drivers(scenario: Scenario, npc_rngs: list[np.random.Generator],
                   max_accel_mps2: np.ndarray, max_decel_mps2: np.ndarray,
-                  control_dt_s: float) -> Drivers:
+                  control_dt_s: float, top_speed_mps: np.ndarray | None = None) -> Drivers:
     """Drivers of ``1 + len(npc_rngs)`` vehicles (ego first); NPC i draws only from
-    ``npc_rngs[i]``. ``max_*`` are the vehicles' limits [m/s^2], the PID's output range."""
+    ``npc_rngs[i]``. ``max_*`` are the vehicles' limits [m/s^2], the PID's output range.
+    The first ``len(scenario.actors)`` NPCs are the named actors: their profile is their
+    ``driver``, their cruise speed their ``desired_speed_mps``. ``top_speed_mps`` (n,)
+    caps every vehicle's cruise speed (its kind's top speed)."""
     n = 1 + len(npc_rngs)
     dr = DriverArrays(n)
     params = None
     reaction = np.zeros(1)
     imperfection = np.zeros(0)
+    actors = scenario.actors
     if npc_rngs:
-        params = sample_drivers(scenario.traffic, npc_rngs)
+        forced = [a.driver for a in actors] + [None] * (len(npc_rngs) - len(actors))
+        params = sample_drivers(scenario.traffic, npc_rngs, forced)
         for name in _DRAWN:
             getattr(dr, name)[1:] = getattr(params, name)
+        for j, a in enumerate(actors, start=1):
+            if a.desired_speed_mps is not None:
+                dr.cruise_speed_mps[j] = a.desired_speed_mps
+                dr.desired_speed_factor[j] = _CRUISE_FACTOR
         reaction = np.concatenate([[0.0], params.reaction_time_s])
         imperfection = params.speed_imperfection
     ap = scenario.ego.autopilot
@@ -89,6 +100,8 @@ def build_drivers(scenario: Scenario, npc_rngs: list[np.random.Generator],
     dr.lookahead_s[EGO] = ap.lookahead_s
     dr.min_lookahead_m[EGO] = ap.min_lookahead_m
     dr.desired_speed_factor[EGO] = 1.0  # the ego drives at min(cruise, speed limit)
+    if top_speed_mps is not None:
+        np.minimum(dr.cruise_speed_mps[1:], top_speed_mps[1:], out=dr.cruise_speed_mps[1:])
     wander = SpeedWander(imperfection, npc_rngs, control_dt_s) if npc_rngs else None
     pid = SpeedPID(ap.speed_kp, ap.speed_ki, ap.speed_kd, control_dt_s, -max_decel_mps2,
                    max_accel_mps2, n)

@@ -67,37 +67,40 @@ class Spawner:
         return float(spawn_speeds(self._facts, np.array([lane]), np.array([s]),
                                   np.array([speed_factor]), np.array([comfort_decel_mps2]))[0])
 
-    def initial(self, rng: np.random.Generator, ego_lane: int, ego_s: float,
-                ego_xy: np.ndarray, speed_factor: np.ndarray,
+    def initial(self, rng: np.random.Generator, placed_lane: np.ndarray,
+                placed_s: np.ndarray, ego_xy: np.ndarray, speed_factor: np.ndarray,
                 comfort_decel_mps2: np.ndarray) -> list[Placement]:
-        """Spread the NPCs (vehicles 1..n-1) over the road lanes, keeping gaps, clear of
-        the ego and of obstacles on the lanes (:func:`place_vehicles`); NPCs that find no
-        spot are left out (the world parks them)."""
+        """Spread the random NPCs over the road lanes, keeping gaps, clear of the ego, of
+        the vehicles already placed (``placed_*``: vehicles ``0..k-1``, the ego and the
+        named actors) and of obstacles on the lanes (:func:`place_vehicles`); NPCs that
+        find no spot are left out (the world parks them)."""
         la, length, cfg = self.lanes, self.length_m, self.cfg
         n = len(length)
+        first = len(placed_lane)
         road = np.flatnonzero(la.is_road)
-        if n > 1 and not len(road):
+        if n > first and not len(road):
             raise WorldError("traffic.count > 0 but the map has no road lanes to spawn on")
-        if n <= 1:
+        if n <= first:
             return []
 
         def near_ego(lane: np.ndarray, s: np.ndarray) -> np.ndarray:
             x, y = la.positions(lane, s)
             return np.hypot(x - ego_xy[0], y - ego_xy[1]) < cfg.ego_clearance_m
 
-        placed = place_vehicles(rng, self._facts, road, length[1:], speed_factor[1:],
-                                comfort_decel_mps2[1:], cfg.min_spawn_gap_m,
-                                np.array([ego_lane]), np.array([ego_s]), length[:1],
+        placed = place_vehicles(rng, self._facts, road, length[first:],
+                                speed_factor[first:], comfort_decel_mps2[first:],
+                                cfg.min_spawn_gap_m, np.asarray(placed_lane, np.int64),
+                                np.asarray(placed_s, float), length[:first],
                                 keep_out=near_ego)
-        out = [Placement(i + 1, int(placed.lane[i]), float(placed.s_m[i]),
+        out = [Placement(i + first, int(placed.lane[i]), float(placed.s_m[i]),
                          float(placed.speed_mps[i]))
                for i in np.flatnonzero(placed.lane >= 0)]
-        missing = n - 1 - len(out)
+        missing = n - first - len(out)
         if missing:
             later = "enter later through the entry lanes" if len(self.entries) else \
                 "stay off the map (it has no entry lanes)"
             log.warning("%d of %d NPCs found no free spot at the start and %s; lower "
-                        "traffic.count or min_spawn_gap_m", missing, n - 1, later)
+                        "traffic.count or min_spawn_gap_m", missing, n - first, later)
         return out
 
     def respawns(self, time_s: float, rng: np.random.Generator, parked: np.ndarray,
