@@ -32,7 +32,8 @@ NPC_KEY, SENSOR_KEY, COLOR_KEY, SPAWN_KEY = 1, 2, 3, 4
 # 5 is taken by reset()'s own seed sequence (SeedSequence(seed, spawn_key=(5, episode))).
 KIND_KEY = 7    # of the build root: which NPC is which vehicle kind
 ACTOR_KEY = 8   # of an episode root: named actor j's driver stream (8, j)
-EVENT_KEY = 9   # of an episode root: scripted events and pedestrians
+EVENT_KEY = 9   # of an episode root: scripted events
+GROUP_KEY = 10  # of an episode root: actor group k's stream (10, k) (pedestrians, debris)
 
 
 def sensor_seed_seq(root: SeedLike) -> np.random.SeedSequence:

@@ -22,6 +22,7 @@ import logging
 import numpy as np
 
 from scenarios.schema import Scenario
+from simulator.actors import build_actor_groups
 from simulator.controls import (
     NOT_SEEN,
     Controls,
@@ -45,6 +46,7 @@ from simulator.scene.objects import ObjectBox
 from simulator.scene.semantics import SEMANTIC_CLASSES, MaterialInfo
 from simulator.seeds import (
     ACTOR_KEY,
+    GROUP_KEY,
     KIND_KEY,
     LAYOUT_KEY,
     NPC_KEY,
@@ -147,6 +149,8 @@ class World:
         self._check_extent_m = 0.8 * float(self.params.width_m.min())
         # Lane-change (MOBIL) decisions every ~1 s: drivers do not re-plan lanes each decision.
         self._mobil_every = max(1, int(round(MOBIL_PERIOD_S / (self.dt_s * self.control_every))))
+        # Pedestrians, debris ...: groups with their own arrays (simulator.actors).
+        self.actor_groups = build_actor_groups(self)
         self._ego_route = plan_route(self.hdmap, scenario.ego)
         self._actor_routes = [plan_lane_route(
             self.hdmap, a.start.lane, a.start.s_m,
@@ -246,6 +250,8 @@ class World:
         self._since_check_m = np.inf
         self._mirror_step = -1
         self.history = PoseHistory(capacity=int(round(HISTORY_S / self.dt_s)) + 2)
+        for k, group in enumerate(self.actor_groups):
+            group.reset(np.random.default_rng(child(root, GROUP_KEY, k)))
         self._record_history()
         self._check_collisions()
 
@@ -366,6 +372,8 @@ class World:
         dynamics.step(self.state, self.params, self.accel_cmd, self.steer_cmd, self.dt_s)
         top_speed = dynamics.odometer(self.distance_m, self.state.vx, self.dt_s)
         self.step_index += 1
+        for group in self.actor_groups:
+            group.step(self, self.dt_s)
         self._record_history()
         # Two bodies can only pass through each other unseen if their relative motion
         # between checks exceeds their combined extent (>= the narrowest car plus the
@@ -470,11 +478,17 @@ class World:
         self._since_check_m = 0.0
         st, tr = self.state, self.traffic
         for c in self.collision_monitor.check(self.time_s, st.x, st.y, st.yaw, tr.active):
-            tr.crashed[c.vehicle_a] = True
-            if c.vehicle_b >= 0:
-                tr.crashed[c.vehicle_b] = True
-            self.collisions.append(c)
-            log.info("collision at t=%.2f s: %s - %s", self.time_s, c.actor_a, c.actor_b)
+            self._record_collision(c)
+        for group in self.actor_groups:
+            for c in group.contacts(self):
+                self._record_collision(c)
+
+    def _record_collision(self, c: Collision) -> None:
+        self.traffic.crashed[c.vehicle_a] = True
+        if c.vehicle_b >= 0:
+            self.traffic.crashed[c.vehicle_b] = True
+        self.collisions.append(c)
+        log.info("collision at t=%.2f s: %s - %s", self.time_s, c.actor_a, c.actor_b)
 
     # ------------------------------------------------------------------ queries
     def _record_history(self) -> None:
@@ -492,7 +506,11 @@ class World:
             verts, tris, owner = car_mesh.place_cars(st.x[act], st.y[act], st.yaw[act],
                                                      pr.length_m[act], pr.width_m[act],
                                                      pr.height_m[act])
-            self._mirror.set_dynamic(verts, tris, self.vehicle_ids[act][owner])
+            tri_instance = self.vehicle_ids[act][owner]
+            if self.actor_groups:
+                parts = [(verts, tris, tri_instance)] + [g.mesh() for g in self.actor_groups]
+                verts, tris, tri_instance = _merge_meshes(parts)
+            self._mirror.set_dynamic(verts, tris, tri_instance)
             self._mirror_step = self.step_index
         return self._mirror
 
@@ -506,8 +524,9 @@ class World:
                 for i in np.flatnonzero(self.traffic.active)]
 
     def object_boxes(self) -> list[ObjectBox]:
-        """GT boxes of all active vehicles (ego included) and props."""
-        return self.vehicle_boxes() + [p.box() for p in self.props]
+        """GT boxes of all active vehicles (ego included), other actors and props."""
+        return self.vehicle_boxes() + [b for g in self.actor_groups for b in g.boxes()] + \
+            [p.box() for p in self.props]
 
     def light_states(self) -> dict[str, dict[str, str]]:
         """Light state per intersection and arm group (``east_west``, ``north_south``)."""
@@ -522,7 +541,11 @@ class World:
                 if jid in snap}
 
     def close(self) -> None:
-        """Release the pybullet client."""
+        """Release the pybullet client (and the actor groups' resources)."""
+        for group in self.actor_groups:
+            close = getattr(group, "close", None)
+            if close is not None:
+                close()
         self.collision_world.close()
 
     def __enter__(self) -> World:
@@ -530,3 +553,14 @@ class World:
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+
+def _merge_meshes(parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]]
+                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """One mesh (vertices, triangles, per-triangle instance) from several."""
+    offsets = np.cumsum([0] + [len(v) for v, _, _ in parts[:-1]])
+    verts = np.concatenate([np.asarray(v, np.float32).reshape(-1, 3) for v, _, _ in parts])
+    tris = np.concatenate([np.asarray(t, np.int32).reshape(-1, 3) + off
+                           for (_, t, _), off in zip(parts, offsets)]).astype(np.int32)
+    inst = np.concatenate([np.asarray(i, np.int32).reshape(-1) for _, _, i in parts])
+    return verts, tris, inst

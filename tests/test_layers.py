@@ -16,8 +16,8 @@ LAYERS = {
     "scenarios": 0, "agents": 1, "simulator": 2, "sensors": 3, "viz": 4,
     "runner": 5, "envs": 5, "exporters": 5, "benchmarks": 6, "run_sim": 6,
 }
-# Inside the world, folders go one way too: map -> scene -> vehicles -> traffic -> world.
-SIM_LAYERS = {"errors": 0, "pose": 0, "map": 1, "scene": 2, "vehicles": 2, "traffic": 3,
+# Inside the world, folders go one way too: map -> scene -> vehicles -> traffic, actors -> world.
+SIM_LAYERS = {"errors": 0, "pose": 0, "map": 1, "scene": 2, "vehicles": 2, "traffic": 3, "actors": 3,
               "world": 4, "checks": 5}
 
 
