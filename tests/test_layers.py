@@ -17,8 +17,8 @@ LAYERS = {
     "runner": 5, "envs": 5, "exporters": 5, "benchmarks": 6, "run_sim": 6,
 }
 # Inside the world, folders go one way too: map -> scene -> vehicles -> traffic, actors -> world.
-SIM_LAYERS = {"errors": 0, "pose": 0, "map": 1, "scene": 2, "vehicles": 2, "traffic": 3, "actors": 3,
-              "world": 4, "checks": 5}
+SIM_LAYERS = {"errors": 0, "pose": 0, "map": 1, "scene": 2, "vehicles": 2, "traffic": 3,
+              "actors": 3, "world": 4, "checks": 5}
 
 
 def _module_name(path: Path) -> str:
