@@ -40,7 +40,7 @@ def _write(tmp_path: Path, text: str) -> Path:
 @pytest.mark.parametrize("path", sorted(BUNDLED_DIR.glob("*.yaml")), ids=lambda p: p.name)
 def test_bundled_scenarios_load(path: Path) -> None:
     scenario = load(path)
-    assert scenario.traffic.count == 50
+    assert scenario.name and scenario.description
     assert scenario.map.roads or scenario.map.intersections
 
 
