@@ -46,6 +46,7 @@ from scenarios.map_schema import (
     Vec2,
 )
 from scenarios.sensor_schema import CameraConfig, SensorConfig
+from scenarios.sweep import Sweep
 
 __all__ = ["ArcSegment", "Autopilot", "BuildingRow", "Dist", "DriverProfile", "Ego",
            "GeoOrigin", "Intersection", "ItemRow", "LaneLayout", "LanePosition", "MapConfig",
@@ -357,6 +358,8 @@ class Scenario(Strict):
         "after the ego, before the random NPCs).")
     sensors: list[SensorConfig] = Field([], max_length=MAX_SENSORS)
     env: EnvConfig = EnvConfig()
+    sweep: Sweep | None = Field(None, description="Variants of this file (scenarios.sweep); "
+                                "expanded by the loader, never set on a loaded scenario.")
 
     @model_validator(mode="after")
     def _policy_rate(self) -> Scenario:
