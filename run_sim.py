@@ -73,6 +73,16 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _index(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be >= 0, got {text}")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     from scenarios import DEFAULT_SCENARIO
 
@@ -87,7 +97,10 @@ def build_parser() -> argparse.ArgumentParser:
                      "(default: scenarios/default.yaml)")
     run.add_argument("--duration", type=_duration, help="simulated seconds "
                      "(overrides simulation.duration_s)")
-    run.add_argument("--seed", type=_seed, help="RNG seed (overrides simulation.seed)")
+    run.add_argument("--seed", type=_seed, help="RNG seed (overrides simulation.seed; "
+                     "also draws the scenario's distributions)")
+    run.add_argument("--variant", type=_index, metavar="I",
+                     help="run variant I of the scenario's sweep (see validate --expand)")
     run.add_argument("--out", default="out/run", help="output folder (default: out/run)")
     run.add_argument("--no-video", action="store_true", help="skip bev.mp4")
     run.add_argument("--no-sensors", action="store_true", help="do not simulate the sensors")
@@ -111,6 +124,8 @@ def build_parser() -> argparse.ArgumentParser:
                      help="episodes; episode k uses seed S + k (default 1)")
     exp.add_argument("--seed", type=_seed, metavar="S",
                      help="seed of episode 0 (default: simulation.seed)")
+    exp.add_argument("--variant", type=_index, metavar="I",
+                     help="export variant I of the scenario's sweep (see validate --expand)")
     exp.add_argument("--workers", type=_positive_int, default=1, metavar="W",
                      help="episodes exported in parallel (default 1)")
     exp.add_argument("--backend", choices=["local", "ray"], default="local",
@@ -121,6 +136,8 @@ def build_parser() -> argparse.ArgumentParser:
     val = sub.add_parser("validate", help="check scenario files (schema, map geometry, lanes, "
                          "the ego route, props and sensors); exit 2 on any error")
     val.add_argument("files", nargs="+", help="scenario YAML files")
+    val.add_argument("--expand", action="store_true", help="list the variants of each "
+                     "file's sweep (index: path=value, ...) and check each one")
 
     sub.add_parser("schema", help="print the JSON Schema of the scenario format")
 
@@ -155,12 +172,19 @@ def _checked(scenario: Scenario, where: SourceMap, sensors: bool = True) -> None
 
 def cmd_validate(args: argparse.Namespace) -> int:
     from scenarios import ScenarioError
-    from scenarios.loader import load_located
+    from scenarios.loader import load_template
 
     bad = False
     for f in args.files:
         try:
-            _checked(*load_located(f))
+            template = load_template(f)
+            if args.expand and template.variants:
+                for i, values in enumerate(template.variants):
+                    print(f"{i}: {_values_text(values)}")
+                    _checked(template.sample(variant=i), template.where)
+                print(f"{f}: ok ({len(template.variants)} variants)")
+                continue
+            _checked(template.sample(), template.where)
         except ScenarioError as exc:
             bad = True
             for line in exc.messages:
@@ -169,8 +193,22 @@ def cmd_validate(args: argparse.Namespace) -> int:
             bad = True
             print(exc, file=sys.stderr)
         else:
-            print(f"{f}: ok")
+            print(f"{f}: ok" + (" (no sweep)" if args.expand else ""))
     return EXIT_USAGE if bad else 0
+
+
+def _values_text(values: dict) -> str:
+    return ", ".join(f"{p}={v if isinstance(v, str) else json.dumps(v)}"
+                     for p, v in values.items())
+
+
+def _sampled(path: str, seed: int | None, variant: int | None) -> tuple[Scenario, SourceMap]:
+    """The scenario of ``path`` (``variant`` of its sweep) drawn at ``seed`` (None: its
+    own ``simulation.seed``), and where its fields are written."""
+    from scenarios.loader import load_template
+
+    template = load_template(path)
+    return template.sample(seed, variant), template.where
 
 
 def cmd_schema(_args: argparse.Namespace) -> int:
@@ -184,11 +222,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from runner.run import RunOptions, run_scenario, with_overrides
-    from scenarios.loader import load_located
     from simulator.checks import as_check_error
     from simulator.errors import WorldError
 
-    loaded, where = load_located(args.scenario)
+    loaded, where = _sampled(args.scenario, args.seed, args.variant)
     scenario = with_overrides(loaded, args.seed, args.duration)
     # Map, route, prop and sensor errors before any output or progress bar.
     _checked(scenario, where, sensors=not args.no_sensors)
@@ -224,9 +261,9 @@ def cmd_export(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from exporters.job import plan_job, run_job
-    from scenarios.loader import load_located
 
-    scenario, where = load_located(args.scenario)
+    # Episode 0 is drawn at the base seed; episode k at base + k (exporters.episode).
+    scenario, where = _sampled(args.scenario, args.seed, args.variant)
     _checked(scenario, where)
     job = plan_job(scenario, Path(args.out), n_frames=args.frames, duration_s=args.duration,
                    episodes=args.episodes, seed=args.seed,

@@ -25,6 +25,7 @@ from exporters.files import json_text, remove_partials, write_text
 from exporters.formats import exporter_class
 from exporters.frame import calibration_of, frame_rate_hz
 from exporters.manifest import write_manifest
+from scenarios import sampled_values, variant_of
 from sensors.rig import Rig
 
 __all__ = ["STATE_DIR", "plan_job", "prepare_out", "run_episode", "run_job", "world_for"]
@@ -40,6 +41,11 @@ def plan_job(scenario: Any, out_dir: Path | str, *, n_frames: int | None = None,
         raise ExportError("the scenario has no sensors: nothing to export")
     if episodes < 1:
         raise ExportError(f"--episodes must be >= 1, got {episodes}")
+    randomised = sorted(p for p in sampled_values(scenario) if p.startswith("sensors"))
+    if randomised:
+        raise ExportError(f"{', '.join(randomised)}: a dataset has one sensor calibration; "
+                          "sensor fields cannot be distributions in an export (sweep them "
+                          "instead: one export per variant)")
     rig = Rig(list(scenario.sensors), np.random.SeedSequence(0))
     calib = calibration_of(rig)
     hz = frame_rate_hz(rig)
@@ -59,12 +65,16 @@ def plan_job(scenario: Any, out_dir: Path | str, *, n_frames: int | None = None,
 # ---------------------------------------------------------------------------- the job
 def plan_text(job: JobInfo, fmt: str) -> str:
     """What ``--resume`` must find unchanged: format, scenario and episodes."""
-    return json_text({
+    plan: dict[str, Any] = {
         "format": fmt,
         "scenario_sha256": job.scenario_hash,
         "episodes": [{"index": e.index, "seed": e.seed, "frames": e.n_frames,
                       "frame_hz": e.frame_hz} for e in job.episodes],
-    })
+    }
+    variant, _ = variant_of(job.scenario)
+    if variant is not None:
+        plan["variant"] = variant
+    return json_text(plan)
 
 
 def prepare_out(job: JobInfo, fmt: str, resume: bool) -> set[int]:

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from exporters.base import JobInfo
 from exporters.files import write_json
+from scenarios import SampledScenario, sampled_values, variant_of
 
 MANIFEST = "manifest.json"
 
@@ -50,6 +51,13 @@ def write_manifest(job: JobInfo, fmt: str, finished: set[int] | None = None) -> 
     """Write the manifest; ``finished`` None: the job is complete (file hashes included)."""
     complete = finished is None
     eps = job.episodes
+    episodes = [{"index": e.index, "seed": e.seed, "frames": e.n_frames,
+                 "first_frame": e.first_frame} for e in eps]
+    if isinstance(job.scenario, SampledScenario):  # distributions or a sweep variant
+        from exporters.episode import episode_scenario
+
+        for entry, e in zip(episodes, eps):
+            entry["sampled"] = sampled_values(episode_scenario(job, e))
     manifest = {
         "tool": "drivesim",
         "version": tool_version(),
@@ -58,13 +66,15 @@ def write_manifest(job: JobInfo, fmt: str, finished: set[int] | None = None) -> 
         "scenario": {"name": job.scenario.name, "sha256": job.scenario_hash,
                      "resolved": job.scenario.model_dump(mode="json")},
         "seeds": [e.seed for e in eps],
-        "episodes": [{"index": e.index, "seed": e.seed, "frames": e.n_frames,
-                      "first_frame": e.first_frame} for e in eps],
+        "episodes": episodes,
         "frame_hz": eps[0].frame_hz,
         "frames": job.total_frames,
         "finished_episodes": sorted(e.index for e in eps) if complete else sorted(finished),
         "sensors": {n: c.sensor_type for n, c in job.calibration.items()},
     }
+    variant, values = variant_of(job.scenario)
+    if variant is not None:
+        manifest["scenario"]["variant"] = {"index": variant, "values": values}
     if complete:
         manifest["files"] = {r.as_posix(): sha256_of(job.out_dir / r)
                              for r in dataset_files(job.out_dir)}

@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from runner.outputs import OutputError, TextOutput, VideoOutput, write_image, write_json
+from scenarios import sampled_values, variant_of
 from scenarios.schema import Scenario
 from sensors.rig import Rig
 from simulator.world import World
@@ -140,10 +141,14 @@ def _npc_policies(scenario: Scenario, world: World, source: str):
 def _summary(world: World, scenario: Scenario, source: str, lane_changes: int) -> dict:
     route = [world.hdmap.lanes[i].id for i in world.route]
     progress = world.route_progress()
+    variant, variant_values = variant_of(scenario)
     return {
         "scenario": scenario.name,
         "scenario_file": source,
         "seed": scenario.simulation.seed,
+        # Randomised fields (path -> value drawn from the seed) and the sweep variant.
+        "sampled": sampled_values(scenario),
+        "variant": None if variant is None else {"index": variant, "values": variant_values},
         "sim_time_s": round(world.time_s, 6),
         "physics_hz": scenario.simulation.physics_hz,
         "actors": len(world.vehicle_names),
