@@ -561,7 +561,7 @@ class ScenarioTemplate:
             scenario = cls.model_validate(data)
         except ValidationError as exc:
             raise ScenarioError(_limited(
-                [self._message(err, variant, override) for err in exc.errors()],
+                [self._message(err, variant, override, drawn, seed) for err in exc.errors()],
                 self.source)) from None
         if not plain:
             scenario._sampled = {format_loc(k): v for k, v in drawn.items()}
@@ -571,14 +571,16 @@ class ScenarioTemplate:
             scenario._origin = (self.source, self._text)
         return scenario
 
-    def _message(self, err: Any, variant: int | None,
-                 override: tuple[tuple, Any] | None) -> str:
+    def _message(self, err: Any, variant: int | None, override: tuple[tuple, Any] | None,
+                 drawn: dict[tuple, Any], seed: int) -> str:
         loc, msg = _problem(self._root, err)
         if override is not None:
             o_loc, value = override
             d = self.distributions_of(variant).get(o_loc)
             what = f"an end of {d.describe()}" if d is not None else "an end"
             msg += f" (with {format_loc(o_loc)} = {_value_text(value)}, {what})"
+        elif loc in drawn:
+            msg += f" (drawn at seed {seed}: {_value_text(drawn[loc])})"
         if variant is not None:
             values = ", ".join(f"{p}={_value_text(v)}" for p, v in self.variants[variant].items())
             key = next((k for f, k in self._sweep_locs.items() if loc[:len(f)] == f), None)
