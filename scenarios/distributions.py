@@ -47,6 +47,8 @@ FORMS = "{uniform: [a, b]}, {normal: [mu, sigma]} (optionally with clip: [lo, hi
 """The valid forms, for error messages."""
 
 MAX_CHOICES = 10_000
+MAX_INT = 2**62
+"""Largest |end| of an integer uniform (numpy draws int64)."""
 
 Loc = tuple[Any, ...]
 
@@ -99,7 +101,7 @@ class Distribution:
             x = float(rng.normal(mu, sigma)) if sigma > 0 else float(mu)
         if self.clip is not None:
             x = min(max(x, self.clip[0]), self.clip[1])
-        if self.integer:
+        if self.integer and math.isfinite(x):
             x = int(round(x))
         return x
 
@@ -115,7 +117,7 @@ class Distribution:
         if self.clip is not None:
             ends = [min(max(e, self.clip[0]), self.clip[1]) for e in ends]
         if self.integer:
-            ends = [int(round(e)) for e in ends]
+            ends = [int(round(e)) if math.isfinite(e) else e for e in ends]
         return list(dict.fromkeys(ends))
 
     def describe(self) -> str:
@@ -184,6 +186,8 @@ def parse(value: dict, integer: bool = False) -> tuple[Distribution | None, list
         problems.append(f"normal [mu, sigma] needs sigma >= 0, got {args!r}")
     elif kind == "uniform" and integer and not all(isinstance(a, int) for a in args):
         problems.append(f"the field is an integer: uniform takes integer ends, got {args!r}")
+    elif kind == "uniform" and integer and max(map(abs, args)) > MAX_INT:
+        problems.append(f"integer uniform ends must be within +-{MAX_INT}, got {args!r}")
     if clip is not None or "clip" in value:
         if not (isinstance(clip, list) and len(clip) == 2 and all(map(_is_number, clip))):
             problems.append(f"clip takes two finite numbers [lo, hi], got {clip!r}")

@@ -369,10 +369,7 @@ def resample(scenario: Scenario, seed: int) -> Scenario:
         else None
     if origin is None:
         return scenario
-    template = _cached_template(*origin)
-    if not template.distributions_of(scenario._variant):
-        return scenario
-    return template.sample(seed, scenario._variant)
+    return _resampled(origin[0], origin[1], int(seed), scenario._variant) or scenario
 
 
 @functools.lru_cache(maxsize=8)
@@ -380,8 +377,18 @@ def _cached_template(source: str, text: str) -> ScenarioTemplate:
     return parse_template(text, source)
 
 
+@functools.lru_cache(maxsize=4096)
+def _resampled(source: str, text: str, seed: int, variant: int | None) -> Scenario | None:
+    """Drawn scenarios are immutable, so one draw serves every caller (the exporter asks
+    for each episode's scenario per episode and for every manifest update)."""
+    template = _cached_template(source, text)
+    if not template.distributions_of(variant):
+        return None
+    return template.sample(seed, variant)
+
+
 def _value_text(value: Any) -> str:
-    return json.dumps(value) if not isinstance(value, str) else value
+    return json.dumps(value, default=str) if not isinstance(value, str) else value
 
 
 class ScenarioTemplate:
@@ -489,6 +496,8 @@ class ScenarioTemplate:
             where = format_loc(loc[:i]) or "the scenario"
             if not known:
                 return loc, f"{where} has no field {part!r}"
+            if node is not None and not isinstance(node, dict | list):
+                return loc, f"{where} is a value in the file, not a section"
             if isinstance(part, int):
                 if not isinstance(node, list) or part >= len(node):
                     n = len(node) if isinstance(node, list) else 0
