@@ -48,6 +48,10 @@ class VehicleView:
         return self.world.geo_origin
 
     @property
+    def weather(self):
+        return self.world.weather
+
+    @property
     def ego_instance_id(self) -> int:
         # Instance id 0 is "nothing"; excluding it keeps every car in view.
         return 0 if self.see_self else int(self.world.vehicle_ids[self.vehicle])

@@ -47,6 +47,7 @@ from scenarios.map_schema import (
 )
 from scenarios.sensor_schema import CameraConfig, SensorConfig
 from scenarios.sweep import Sweep
+from scenarios.weather_schema import Weather
 
 __all__ = ["ArcSegment", "Autopilot", "BuildingRow", "Dist", "DriverProfile", "Ego",
            "GeoOrigin", "Intersection", "ItemRow", "LaneLayout", "LanePosition", "MapConfig",
@@ -358,6 +359,7 @@ class Scenario(Strict):
         "after the ego, before the random NPCs).")
     sensors: list[SensorConfig] = Field([], max_length=MAX_SENSORS)
     env: EnvConfig = EnvConfig()
+    weather: Weather = Weather()
     sweep: Sweep | None = Field(None, description="Variants of this file (scenarios.sweep); "
                                 "expanded by the loader, never set on a loaded scenario.")
 

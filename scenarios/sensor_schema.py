@@ -60,8 +60,12 @@ class CameraConfig(_SensorBase):
         (0.0, 0.0, 0.0, 0.0, 0.0), description="Brown-Conrady k1 k2 p1 p2 k3 (OpenCV).")
     max_range_m: float = Field(500.0, gt=0, le=10_000)
     shadows: bool = True
-    sun_azimuth_deg: _Angle = Field(135.0, description="Compass-free: from +x towards +y.")
-    sun_elevation_deg: float = Field(45.0, gt=0, le=90)
+    sun_azimuth_deg: _Angle | None = Field(
+        None, description="Overrides the scenario's weather sun for this camera, measured "
+        "from +x towards +y (= 90 - compass azimuth); null: the weather's sun.")
+    sun_elevation_deg: float | None = Field(
+        None, gt=0, le=90, description="Overrides weather.sun_elevation_deg for this camera; "
+        "null: the weather's.")
     min_box_pixels: int = Field(20, ge=1, le=4096 * 4096, description="Objects with fewer "
                                 "visible pixels get no 2D box.")
     noise: CameraNoise | None = CameraNoise()

@@ -3,7 +3,7 @@
 A sensor is built from its validated config and its own child RNG, and produces one
 ``Measurement`` per ``capture(world, t)``. Sensors read the world; they never change it.
 What they may read is the ``WorldView`` protocol (``sensors.world_view``): ``mirror()``,
-``ego_pose(t_s)``, ``object_boxes()``, ``geo_origin`` and ``ego_instance_id``;
+``ego_pose(t_s)``, ``object_boxes()``, ``geo_origin``, ``ego_instance_id`` and ``weather``;
 ``simulator.world.World`` satisfies it.
 """
 

@@ -10,23 +10,35 @@ per-object boxes (see ``sensors.camera_gt``).
 
 The ego's own body is not rendered (nor does it cast shadows): a mount inside its box
 would otherwise see only its inside.
+
+Weather (``world.weather``, physics in ``sensors.weather``): the sun's direction and the
+daylight level set the shading and the shadow rays; fog and rain blend each pixel towards
+the airlight with its path length (Koschmieder) in linear radiance; optional rain streaks
+(``sensors.camera_rain``); auto-exposure gain after the noise in dim light. A camera's own
+``sun_azimuth_deg`` / ``sun_elevation_deg`` override the weather's sun. In the default
+weather none of these passes runs.
 """
 
 from __future__ import annotations
 
 import logging
+import math
+from dataclasses import replace
 
 import cv2
 import numpy as np
 import open3d as o3d
 
 from scenarios.sensor_schema import CameraConfig
+from scenarios.weather_schema import Weather
 from sensors.base import Measurement, MountedSensor, register
 from sensors.camera_gt import BoxAnnotator
 from sensors.camera_model import R_SENSOR_FROM_OPTICAL, CameraModel
 from sensors.camera_noise import CameraNoiseModel, image_flow, motion_blur
+from sensors.camera_rain import RainStreaks
 from sensors.camera_shading import Lighting, Shader, SunShadows
 from sensors.srgb import encode_srgb, linear_colors
+from sensors.weather import apply_airlight, daylight, math_azimuth_deg, visible_extinction_per_m
 from sensors.world_view import WorldView
 from simulator.pose import Pose
 from simulator.scene.mirror import SceneMirror
@@ -81,12 +93,10 @@ class Camera(MountedSensor):
         self._region_mask = np.zeros((h, w), np.uint8)
         self._floor_of: SceneMirror | None = None
         self._floor = 0.0
-        self.lighting = Lighting.from_angles(config.sun_azimuth_deg, config.sun_elevation_deg)
-        self._sun = np.asarray(self.lighting.sun_dir, np.float32)
-        self.shadows = SunShadows(h, w, self._sun)
-        self.shader = Shader(n, self.lighting)
-        self._sky_key = b""
-        self._sky = np.ones(n, np.float32)
+        self._weather: Weather | None = None
+        self._fog_bufs: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+        self.shadows: SunShadows | None = None
+        self._set_weather(Weather())
         self.annotator = BoxAnnotator(self.model)
         self.noise_model = CameraNoiseModel(self.noise, zfac) if self.noise else None
         # Normalized pinhole coordinates per pixel (motion blur's flow field).
@@ -113,6 +123,9 @@ class Camera(MountedSensor):
         pose = self.sensor_pose(world, t)
         rot_wo = pose.rotation @ R_SENSOR_FROM_OPTICAL
         origin = np.asarray(pose.position, np.float64)
+        weather = world.weather
+        if weather is not self._weather and weather != self._weather:
+            self._set_weather(weather)
         mirror = world.mirror()
         materials = mirror.materials
         ego = world.ego_instance_id
@@ -131,7 +144,7 @@ class Camera(MountedSensor):
         colors = linear_colors(materials.color_rgb)
         dirs_w = self._dirs_w3.reshape(-1, 3)
         shadow_fn = None
-        if cfg.shadows:
+        if cfg.shadows and self._sun_lit:
             def shadow_fn(sun_factor: np.ndarray) -> np.ndarray:
                 return self._sun_blocked(mirror, dyn, sun_factor, t_hit, instance, rot_wo,
                                          origin)
@@ -141,9 +154,19 @@ class Camera(MountedSensor):
             self._sky, self._sky_key = self.shader.sky_intensity(dirs_w), sky_key
         linear = self.shader.shade(instance, t_hit, normals, dirs_w, colors, self._linear,
                                    shadow_fn, gain, self._sky)
+        if self._beta > 0.0:
+            if self._fog_bufs is None:
+                n = len(t_hit)
+                self._fog_bufs = (np.empty(n, np.float32), np.empty(n, np.float32),
+                                  np.empty((n, 1, 3), np.float32))
+            apply_airlight(linear, t_hit, self._beta, self._airlight, gain, *self._fog_bufs)
+        if self.rain_streaks is not None:
+            self.rain_streaks.draw(linear.reshape(h, w, 3), self.rng)
 
         if self.noise_model is not None:
             linear = self._apply_noise(linear, depth.reshape(h, w), pose, rot_wo)
+        if self._auto_gain != 1.0:
+            linear *= np.float32(self._auto_gain)
         rgb = encode_srgb(linear.reshape(h, w, 3))
 
         instance = instance.reshape(h, w)
@@ -162,6 +185,40 @@ class Camera(MountedSensor):
                 "world_from_camera": world_from_cam})
 
     # ------------------------------------------------------------------ helpers
+    def _set_weather(self, weather: Weather) -> None:
+        """Lighting, shadow rays, fog and exposure for ``weather`` (once per weather)."""
+        cfg = self.config
+        h, w = cfg.height, cfg.width
+        az = (cfg.sun_azimuth_deg if cfg.sun_azimuth_deg is not None
+              else math_azimuth_deg(weather.sun_azimuth_deg))
+        el = (cfg.sun_elevation_deg if cfg.sun_elevation_deg is not None
+              else weather.sun_elevation_deg)
+        day = daylight(weather, el)
+        lighting = Lighting.from_angles(az, el)
+        if not day.is_reference:
+            sky = day.sky * day.exposure
+            lighting = replace(lighting, sun=lighting.sun * day.sun * day.exposure,
+                               ambient=lighting.ambient * sky,
+                               sky_rgb=tuple(c * sky for c in lighting.sky_rgb))
+        self._weather = weather
+        self.lighting = lighting
+        self._sun = np.asarray(lighting.sun_dir, np.float32)
+        self._sun_lit = lighting.sun > 0.0 and el > 0.0
+        adaptive = self.shadows.adaptive if self.shadows is not None else True
+        self.shadows = SunShadows(h, w, self._sun, adaptive)
+        self.shader = Shader(h * w, lighting)
+        self._sky_key = b""
+        self._sky = np.ones(h * w, np.float32)
+        self._auto_gain = day.gain
+        self._beta = visible_extinction_per_m(weather)
+        # Airlight: the fog colour lit like a white horizontal Lambertian surface.
+        white = lighting.ambient + lighting.sun * max(0.0, math.sin(math.radians(el)))
+        self._airlight = linear_colors(np.asarray(weather.fog_color_rgb, np.float64) / 255.0
+                                       ) * np.float32(white)
+        self.rain_streaks = (RainStreaks(self.model, weather.rain_rate_mm_h, self._airlight,
+                                         self.noise.exposure_time_s if self.noise else 0.0)
+                             if weather.rain_streaks and weather.rain_rate_mm_h > 0 else None)
+
     def _build_rays(self, rot_wo: np.ndarray, origin: np.ndarray) -> None:
         """Primary rays (origin + world direction per pixel) into ``self._rays``."""
         n = len(self._rays)

@@ -25,9 +25,16 @@ range are no return either. Intensity: ``sensors.lidar_intensity``; noise:
 
 ``Measurement.gt`` (aligned with the points):
     ``range_m`` (M,) float32 exact range of the beam's first hit; ``semantic`` (M,) uint8;
-    ``instance_id`` (M,) int32; ``intensity`` (M,) float32 noise-free; ``mixed_pixel`` (M,)
-    bool; ``points_deskewed`` (M, 3) float32 exact hit points in the sensor frame at sweep
-    end; ``pose_sweep_start`` / ``pose_sweep_end`` 4x4 float64 world-from-sensor.
+    ``instance_id`` (M,) int32 (0 for rain clutter, whose ``semantic`` is ``rain``);
+    ``intensity`` (M,) float32 noise-free; ``mixed_pixel`` (M,) bool; ``points_deskewed``
+    (M, 3) float32 exact hit points in the sensor frame at sweep end;
+    ``pose_sweep_start`` / ``pose_sweep_end`` 4x4 float64 world-from-sensor.
+
+Weather (``world.weather``, ``sensors.weather``): fog and rain add their 905 nm extinction
+to ``atmospheric_attenuation_per_m`` (weaker returns, so the signal-dependent dropout
+loses more of the far ones), widen the range noise as 1/sqrt(received power), and rain adds
+spurious near returns from drops (semantic ``rain``, instance 0). Noise off is an ideal
+detector: weather then only dims the intensities.
 """
 
 from __future__ import annotations
@@ -43,7 +50,13 @@ from sensors.lidar_intensity import incidence_cosine, signal_and_intensity
 from sensors.lidar_motion import deskew_points, interpolate_poses, rotate_vectors
 from sensors.lidar_noise import add_gaussian, keep_mask, mixed_pixels
 from sensors.lidar_presets import LidarGeometry, resolve_geometry
+from sensors.weather import (
+    MAX_RANGE_NOISE_GAIN,
+    RainClutter,
+    lidar_extinction_per_m,
+)
 from sensors.world_view import WorldView
+from simulator.scene.semantics import SEMANTIC_CLASSES
 
 __all__ = ["Lidar", "deskew_points"]
 
@@ -65,6 +78,7 @@ class _Returns:
     intensity_true: np.ndarray = field(default_factory=lambda: np.zeros(0, np.float32))
     intensity: np.ndarray = field(default_factory=lambda: np.zeros(0, np.float32))
     mixed: np.ndarray = field(default_factory=lambda: np.zeros(0, bool))
+    rain: np.ndarray | None = None      # (M,) bool clutter flags, only when it rains
 
     def select(self, sel: np.ndarray) -> None:
         """Keep only the returns at positions ``sel`` (sorted) in every array."""
@@ -73,6 +87,8 @@ class _Returns:
         same_i = self.intensity is self.intensity_true
         for name in ("idx", "r_true", "inst", "intensity_true", "mixed"):
             setattr(self, name, np.take(getattr(self, name), sel))
+        if self.rain is not None:
+            self.rain = np.take(self.rain, sel)
         self.dirs_w = np.take(self.dirs_w, sel, axis=0)
         self.r_meas = self.r_true if same_r else np.take(self.r_meas, sel)
         self.intensity = self.intensity_true if same_i else np.take(self.intensity, sel)
@@ -102,6 +118,9 @@ class Lidar(MountedSensor):
         self._column_flat = np.repeat(np.arange(n, dtype=np.uint16), c)
         self._alpha = float(config.atmospheric_attenuation_per_m)
         self._ref_range_m = float(config.intensity_ref_range_m)
+        self._weather: object = None
+        self._beta = 0.0                  # the weather's extinction at 905 nm [1/m]
+        self._clutter: RainClutter | None = None
         logger.debug("lidar %s: %d channels x %d columns, %.1f Hz, %.0f m", self.name, c, n,
                      g.rotation_hz, g.range_m)
 
@@ -126,6 +145,7 @@ class Lidar(MountedSensor):
         m_start, m_end = start.matrix, end.matrix
         origins, dirs_world = self._column_rays(m_start, m_end)
 
+        self._set_weather(world.weather)
         mirror = world.mirror()
         hits = mirror.cast(origins.astype(np.float32)[:, None, :], dirs_world, g.range_m)
         dist = hits.distance_m.reshape(-1)
@@ -146,11 +166,15 @@ class Lidar(MountedSensor):
         cos_inc = incidence_cosine(np.take(hits.normal.reshape(-1, 3), idx, axis=0),
                                    ret.dirs_w)
         rho = np.take(mirror.materials.lidar_reflectivity, ret.inst)
+        alpha = self._alpha + self._beta
         signal, ret.intensity_true = signal_and_intensity(rho, cos_inc, ret.r_true,
-                                                          self._alpha, self._ref_range_m)
+                                                          alpha, self._ref_range_m)
         ret.r_meas, ret.intensity = ret.r_true, ret.intensity_true
         ret.mixed = np.zeros(len(idx), bool)
         num_dropped = self._add_noise(ret, signal, mix) if mix is not None else 0
+        if self._clutter is not None and self.noise is not None:
+            first = np.where(inst_all == world.ego_instance_id, np.float32(0.0), dist)
+            self._add_clutter(ret, first, dirs_world.reshape(-1, 3), alpha)
 
         idx = ret.idx
         points = np.take(self._dirs_flat, idx, axis=0)
@@ -166,9 +190,13 @@ class Lidar(MountedSensor):
             "sweep_duration_s": duration,
             "sweep_start_time_s": t - duration,
         }
+        semantic = np.take(mirror.materials.semantic, ret.inst)
+        if ret.rain is not None:
+            np.copyto(semantic, np.uint8(SEMANTIC_CLASSES["rain"]), where=ret.rain,
+                      casting="unsafe")
         gt = {
             "range_m": ret.r_true,
-            "semantic": np.take(mirror.materials.semantic, ret.inst),
+            "semantic": semantic,
             "instance_id": ret.inst,
             "intensity": ret.intensity_true,
             "mixed_pixel": ret.mixed,
@@ -180,6 +208,42 @@ class Lidar(MountedSensor):
         return Measurement(self.name, self.type_name, t, end, data, gt)
 
     # ------------------------------------------------------------------ helpers
+    def _set_weather(self, weather: object) -> None:
+        """Extinction and rain clutter of the world's weather (recomputed when it changes)."""
+        if weather is self._weather:
+            return
+        self._weather = weather
+        self._beta = lidar_extinction_per_m(weather) if weather.has_media else 0.0
+        threshold = self.noise.intensity_dropout if self.noise is not None else 0.0
+        self._clutter = RainClutter.for_lidar(weather.rain_rate_mm_h, self.geometry.min_range_m,
+                                              self._ref_range_m, threshold)
+
+    def _add_clutter(self, ret: _Returns, first_hit_m: np.ndarray, dirs_flat: np.ndarray,
+                     alpha: float) -> None:
+        """Rain drop echoes replace the returns of the beams they hit first (firing order
+        kept); they get range and intensity noise like any return."""
+        beams, r = self._clutter.draw(self.rng, first_hit_m)
+        m = len(beams)
+        ret.rain = np.zeros(len(ret.idx), bool)
+        if m == 0:
+            return
+        ret.select(np.flatnonzero(~np.isin(ret.idx, beams, assume_unique=True)))
+        rho = np.full(m, self._clutter.reflectivity, np.float32)
+        _, i_true = signal_and_intensity(rho, np.ones(m, np.float32), r, alpha,
+                                         self._ref_range_m)
+        noise = self.noise
+        r_meas = add_gaussian(r.copy(), noise.range_std_m, self.rng)
+        i_meas = add_gaussian(i_true.copy(), noise.intensity_std, self.rng, clip=(0.0, 1.0))
+        parts = [(ret.idx, beams), (ret.r_true, r), (ret.inst, np.zeros(m, ret.inst.dtype)),
+                 (ret.intensity_true, i_true), (ret.mixed, np.zeros(m, bool)),
+                 (ret.rain, np.ones(m, bool)), (ret.r_meas, r_meas), (ret.intensity, i_meas)]
+        idx, r_true, inst, i_t, mixed, rain, r_m, i_m = (np.concatenate(p) for p in parts)
+        order = np.argsort(idx, kind="stable")
+        ret.idx, ret.r_true, ret.inst = idx[order], r_true[order], inst[order]
+        ret.intensity_true, ret.mixed, ret.rain = i_t[order], mixed[order], rain[order]
+        ret.r_meas, ret.intensity = r_m[order], i_m[order]
+        ret.dirs_w = np.take(dirs_flat, ret.idx, axis=0)
+
     def _add_noise(self, ret: _Returns, signal: np.ndarray,
                    mix: tuple[np.ndarray, np.ndarray, np.ndarray]) -> int:
         """Mixed pixels, dropout, range and intensity noise (in ``ret``); returns #dropped."""
@@ -202,7 +266,15 @@ class Lidar(MountedSensor):
             ret.select(sel)
         if ret.r_meas is ret.r_true:
             ret.r_meas = ret.r_true.copy()
-        add_gaussian(ret.r_meas, noise.range_std_m, self.rng)
+        std: float | np.ndarray = noise.range_std_m
+        if self._beta > 0.0 and std > 0.0:
+            # Timing jitter ~ 1 / sqrt(received power): the weather's one-way loss.
+            gain = np.multiply(ret.r_true, np.float32(self._beta), dtype=np.float32)
+            np.exp(gain, out=gain)
+            np.minimum(gain, np.float32(MAX_RANGE_NOISE_GAIN), out=gain)
+            gain *= np.float32(std)
+            std = gain
+        add_gaussian(ret.r_meas, std, self.rng)
         if ret.intensity is ret.intensity_true:
             ret.intensity = ret.intensity_true.copy()
         add_gaussian(ret.intensity, noise.intensity_std, self.rng, clip=(0.0, 1.0))

@@ -14,7 +14,8 @@ config and scene the draws happen in a fixed order, so a seed reproduces a sweep
   its own and its neighbour's (along its own direction): the "edge ghost" points that trail
   behind object silhouettes. Its intensity is blended with the same weight. A beam next to a
   miss (sky) is not mixed: the missing half of its footprint returns no energy.
-- Range noise: Gaussian, ``range_std_m``, along the beam.
+- Range noise: Gaussian, ``range_std_m``, along the beam (per point wider in fog and rain,
+  ``sensors.weather``).
 - Intensity noise: additive Gaussian, ``intensity_std``, clipped to [0, 1].
 """
 
@@ -96,12 +97,16 @@ def keep_mask(signal: np.ndarray, noise: LidarNoise, rng: np.random.Generator
     return u < keep_prob
 
 
-def add_gaussian(values: np.ndarray, std: float, rng: np.random.Generator,
+def add_gaussian(values: np.ndarray, std: float | np.ndarray, rng: np.random.Generator,
                  clip: tuple[float, float] | None = None) -> np.ndarray:
-    """Add N(0, std^2) noise to float32 ``values`` in place (optionally clipped); returns it."""
-    if std > 0 and len(values):
+    """Add N(0, std^2) noise to float32 ``values`` in place (optionally clipped); returns it.
+
+    ``std`` is one value or one per element (float32 (M,), e.g. widened by weather).
+    """
+    per_point = isinstance(std, np.ndarray)
+    if (per_point or std > 0) and len(values):
         noise = rng.standard_normal(len(values), dtype=np.float32)
-        noise *= np.float32(std)
+        noise *= std if per_point else np.float32(std)
         values += noise
     if clip is not None:
         np.clip(values, clip[0], clip[1], out=values)

@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import Protocol, runtime_checkable
 
 from scenarios.schema import GeoOrigin
+from scenarios.weather_schema import Weather
 from simulator.pose import Pose
 from simulator.scene.mirror import SceneMirror
 from simulator.scene.objects import ObjectBox
@@ -30,6 +31,11 @@ class WorldView(Protocol):
     @property
     def ego_instance_id(self) -> int:
         """Instance id of the ego vehicle (sensors drop hits on their own car)."""
+        ...
+
+    @property
+    def weather(self) -> Weather:
+        """The scenario's sun, fog, rain and road wetness (``scenarios.weather_schema``)."""
         ...
 
     def mirror(self) -> SceneMirror:

@@ -64,6 +64,7 @@ from simulator.traffic.signals import SignalTable
 from simulator.traffic.spawn import Placement, Spawner
 from simulator.vehicles import dynamics
 from simulator.vehicles import mesh as car_mesh
+from simulator.vehicles.friction import friction_factor
 from simulator.vehicles.history import PoseHistory
 from simulator.vehicles.kinds import KINDS, kind_spec, npc_kinds
 from simulator.vehicles.paint import vehicle_colors
@@ -112,6 +113,8 @@ class World:
             [a.vehicle or kind_spec(a.kind, traffic) for a in actors] + \
             [kind_spec(k, traffic) for k in npc]
         self.params = dynamics.VehicleParams.from_specs(self.specs)
+        self.weather = scenario.weather
+        self.params.mu *= friction_factor(self.weather)   # a wet road (no-op when dry)
         self.vehicle_ids = np.arange(1, n + 1)
         self.ego_instance_id = int(self.vehicle_ids[EGO])
         self.vehicle_names = ["ego"] + [a.name for a in actors] + \

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from scenarios.schema import GeoOrigin
+from scenarios.weather_schema import Weather
 from simulator.pose import Pose, rot_z
 from simulator.scene.mirror import MaterialTable, SceneMirror
 from simulator.scene.objects import ObjectBox, SceneObject, box_mesh
@@ -33,6 +34,7 @@ class FakeWorld:
     time_s: float = 0.0
     geo_origin: GeoOrigin = field(default_factory=GeoOrigin)
     ego_instance_id: int = 1
+    weather: Weather = field(default_factory=Weather)
     materials: MaterialTable = field(default_factory=MaterialTable)
 
     def __post_init__(self) -> None:

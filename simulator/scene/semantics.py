@@ -31,6 +31,7 @@ SEMANTIC_CLASSES: MappingProxyType[str, int] = MappingProxyType({
     "bus": 16,
     "debris": 17,
     "motorcyclist": 18,
+    "rain": 19,          # spurious lidar returns from raindrops (sensors.weather)
 })
 CLASS_NAMES: tuple[str, ...] = tuple(sorted(SEMANTIC_CLASSES, key=SEMANTIC_CLASSES.get))
 
@@ -40,7 +41,7 @@ CLASS_COLORS: MappingProxyType[int, tuple[int, int, int]] = MappingProxyType({
     4: (244, 35, 232), 5: (70, 70, 70), 6: (102, 102, 156), 7: (153, 153, 153),
     8: (220, 220, 0), 9: (250, 170, 30), 10: (107, 142, 35), 11: (0, 0, 142),
     12: (110, 190, 160), 13: (220, 20, 60), 14: (119, 11, 32), 15: (0, 0, 70),
-    16: (0, 60, 100), 17: (230, 150, 140), 18: (0, 0, 230),
+    16: (0, 60, 100), 17: (230, 150, 140), 18: (0, 0, 230), 19: (120, 200, 255),
 })
 
 

@@ -54,7 +54,7 @@ def _fake_world() -> FakeWorld:
 
 
 def test_the_protocol_names_what_sensors_read() -> None:
-    assert set(PROPERTIES) == {"geo_origin", "ego_instance_id"}
+    assert set(PROPERTIES) == {"geo_origin", "ego_instance_id", "weather"}
     assert set(METHODS) == {"mirror", "ego_pose", "object_boxes"}
 
 
@@ -78,6 +78,7 @@ def test_a_partial_world_is_not_a_view() -> None:
     class NoBoxes:
         geo_origin = GeoOrigin()
         ego_instance_id = 1
+        weather = None
 
         def mirror(self) -> None: ...
 
