@@ -47,8 +47,8 @@ FORMS = "{uniform: [a, b]}, {normal: [mu, sigma]} (optionally with clip: [lo, hi
 """The valid forms, for error messages."""
 
 MAX_CHOICES = 10_000
-MAX_INT = 2**62
-"""Largest |end| of an integer uniform (numpy draws int64)."""
+MAX_ABS = 1e15
+"""Largest |number| in a distribution (far beyond any field's bound; draws stay finite)."""
 
 Loc = tuple[Any, ...]
 
@@ -126,7 +126,9 @@ class Distribution:
 
 
 def _is_number(x: Any) -> bool:
-    return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)
+    """A finite number within +-MAX_ABS (no draw overflows)."""
+    return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x) \
+        and abs(x) <= MAX_ABS
 
 
 def looks_like_distribution(value: Any) -> bool:
@@ -179,18 +181,18 @@ def parse(value: dict, integer: bool = False) -> tuple[Distribution | None, list
         return Distribution(kind, tuple(args)), []
     form = "[a, b]" if kind == "uniform" else "[mu, sigma]"
     if not (isinstance(args, list) and len(args) == 2 and all(map(_is_number, args))):
-        problems.append(f"{kind} takes two finite numbers {form}, got {args!r}")
+        problems.append(f"{kind} takes two finite numbers {form} (within +-{MAX_ABS:g}), "
+                        f"got {args!r}")
     elif kind == "uniform" and args[1] < args[0]:
         problems.append(f"uniform [a, b] needs a <= b, got {args!r}")
     elif kind == "normal" and args[1] < 0:
         problems.append(f"normal [mu, sigma] needs sigma >= 0, got {args!r}")
     elif kind == "uniform" and integer and not all(isinstance(a, int) for a in args):
         problems.append(f"the field is an integer: uniform takes integer ends, got {args!r}")
-    elif kind == "uniform" and integer and max(map(abs, args)) > MAX_INT:
-        problems.append(f"integer uniform ends must be within +-{MAX_INT}, got {args!r}")
     if clip is not None or "clip" in value:
         if not (isinstance(clip, list) and len(clip) == 2 and all(map(_is_number, clip))):
-            problems.append(f"clip takes two finite numbers [lo, hi], got {clip!r}")
+            problems.append(f"clip takes two finite numbers [lo, hi] (within +-{MAX_ABS:g}), "
+                            f"got {clip!r}")
             clip = None
         elif clip[1] < clip[0]:
             problems.append(f"clip [lo, hi] needs lo <= hi, got {clip!r}")

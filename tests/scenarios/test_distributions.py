@@ -130,11 +130,14 @@ def test_normal_and_choice_sampling() -> None:
 
 
 @pytest.mark.parametrize("value, message", [
-    ("{uniform: [5]}", "ego.speed_mps: uniform takes two finite numbers [a, b], got [5]"),
+    ("{uniform: [5]}", "ego.speed_mps: uniform takes two finite numbers [a, b] (within "
+     "+-1e+15), got [5]"),
     ("{uniform: [5, 1]}", "ego.speed_mps: uniform [a, b] needs a <= b, got [5, 1]"),
     ("{normal: [1, -2]}", "ego.speed_mps: normal [mu, sigma] needs sigma >= 0, got [1, -2]"),
-    ("{normal: [1, 2], clip: [3]}", "ego.speed_mps: clip takes two finite numbers [lo, hi], "
-     "got [3]"),
+    ("{normal: [1, 2], clip: [3]}", "ego.speed_mps: clip takes two finite numbers [lo, hi] "
+     "(within +-1e+15), got [3]"),
+    ("{uniform: [-1.0e+308, 1.0e+308]}", "ego.speed_mps: uniform takes two finite numbers "
+     "[a, b] (within +-1e+15), got [-1e+308, 1e+308]"),
     ("{uniform: [1, 2], clip: [0, 3], extra: 1}", "ego.speed_mps: unknown key(s) 'extra' in "
      "a distribution; valid: {uniform: [a, b]}, {normal: [mu, sigma]} (optionally with clip: "
      "[lo, hi]) or {choice: [option, ...]}"),
@@ -188,3 +191,23 @@ def test_the_seed_cannot_be_random(tmp_path: Path) -> None:
     assert errors(tmp_path, text().replace("seed: 3", "seed: {uniform: [1, 9]}")) == [
         f"{f}:3: simulation.seed: simulation.seed cannot be a distribution (it is what "
         "samples them); use run --seed or export --seed"]
+
+
+@pytest.mark.parametrize("value", [
+    "{uniform: [-1.0e+308, 1.0e+308]}", "{normal: [1.0e+15, 1.0e+15]}", "{choice: [2001-01-01, 3]}",
+    "{uniform: [0, 100000000000000000000000]}", "{uniform: [true, false]}",
+    "{choice: [{uniform: [1, 2]}]}", "{uniform: [1, 2], 3: 4}", "{null: 1, choice: [1]}",
+    "{choice: [[1, 2], {a: 1}]}", "{normal: [.nan, 1]}", "{uniform: '1, 2'}",
+])
+@pytest.mark.parametrize("field", ["SPEED", "COUNT", "KIND", "VAN"])
+def test_odd_distributions_are_refused_or_drawn_never_crash(field: str, value: str) -> None:
+    try:
+        t = parse_template(text(**{field: value}), "s.yaml")
+    except ScenarioError as exc:
+        assert all(m.startswith("s.yaml:") for m in exc.messages), exc.messages
+    else:
+        for seed in range(5):
+            try:
+                t.sample(seed)
+            except ScenarioError as exc:
+                assert all(m.startswith("s.yaml:") for m in exc.messages)

@@ -75,7 +75,8 @@ def test_a_grid_value_may_be_a_distribution() -> None:
     ("random: {count: 0, fields: {ego.speed_mps: {uniform: [1, 2]}}}", 22,
      "sweep.random.count: Input should be greater than or equal to 1"),
     ("random: {count: 2, fields: {ego.speed_mps: {uniform: [1]}}}", 22,
-     "sweep.random.fields.ego.speed_mps: uniform takes two finite numbers [a, b], got [1]"),
+     "sweep.random.fields.ego.speed_mps: uniform takes two finite numbers [a, b] "
+     "(within +-1e+15), got [1]"),
     ("grid:\n  simulation.seed: [1, 2]", 23, "sweep.grid.simulation.seed: simulation.seed "
      "cannot be swept"),
 ])
