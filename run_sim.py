@@ -179,12 +179,14 @@ def cmd_validate(args: argparse.Namespace) -> int:
         try:
             template = load_template(f)
             if args.expand and template.variants:
+                _checked_ends(template)
                 for i, values in enumerate(template.variants):
                     print(f"{i}: {_values_text(values)}")
                     _checked(template.sample(variant=i), template.where)
                 print(f"{f}: ok ({len(template.variants)} variants)")
                 continue
             _checked(template.sample(), template.where)
+            _checked_ends(template)
         except ScenarioError as exc:
             bad = True
             for line in exc.messages:
@@ -195,6 +197,21 @@ def cmd_validate(args: argparse.Namespace) -> int:
         else:
             print(f"{f}: ok" + (" (no sweep)" if args.expand else ""))
     return EXIT_USAGE if bad else 0
+
+
+def _checked_ends(template, variant: int | None = None) -> None:
+    """``_checked`` at every end of every distribution (a lane id among the choices that
+    the map does not have, a start station past the lane's end), the sensors only when
+    the distribution is a sensor field.
+
+    Raises:
+        _CheckFailed: naming the end that fails.
+    """
+    for path, desc, scenario in template.ends(variant):
+        try:
+            _checked(scenario, template.where, sensors=path.startswith("sensors"))
+        except _CheckFailed as exc:
+            raise _CheckFailed(f"{exc} ({desc})") from None
 
 
 def _values_text(values: dict) -> str:
@@ -261,10 +278,12 @@ def cmd_export(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from exporters.job import plan_job, run_job
+    from scenarios.loader import load_template
 
     # Episode 0 is drawn at the base seed; episode k at base + k (exporters.episode).
     scenario, where = _sampled(args.scenario, args.seed, args.variant)
     _checked(scenario, where)
+    _checked_ends(load_template(args.scenario), args.variant)  # not in episode 7
     job = plan_job(scenario, Path(args.out), n_frames=args.frames, duration_s=args.duration,
                    episodes=args.episodes, seed=args.seed,
                    scenario_hash=hashlib.sha256(Path(args.scenario).read_bytes()).hexdigest())

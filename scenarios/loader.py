@@ -599,6 +599,24 @@ class ScenarioTemplate:
             msg += f" (sweep variant {variant}: {values})"
         return self.where.message(loc, msg)
 
+    def ends(self, variant: int | None = None,
+             limit: int = 64) -> list[tuple[str, str, Scenario]]:
+        """Each end of each distribution (see ``Distribution.extremes``) as a scenario,
+        the others drawn at the file's seed: ``(field path, description, scenario)``, at
+        most ``limit`` of them. For checks beyond the schema (lanes, the route, props)."""
+        self._check_variant(variant)
+        out: list[tuple[str, str, Scenario]] = []
+        dists = self.distributions_of(variant)
+        for loc, d in sorted(dists.items(), key=lambda kv: format_loc(kv[0])):
+            for value in d.extremes():
+                if len(out) >= limit:
+                    return out
+                desc = f"with {format_loc(loc)} = {_value_text(value)}, an end of " \
+                       f"{d.describe()}"
+                out.append((format_loc(loc), desc,
+                            self._sample(self.seed, variant, override=(loc, value))))
+        return out
+
     def _check(self) -> None:
         """Validate the file at its seed, every variant, and the ends of the
         distributions (as far as ``MAX_CHECKS`` goes)."""

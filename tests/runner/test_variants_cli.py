@@ -77,3 +77,31 @@ def test_validate_reports_a_bad_distribution_in_one_line(tmp_path: Path, capsys)
     err = capsys.readouterr().err.splitlines()
     assert len(err) == 1 and err[0].startswith(f"{f}:14: ego.speed_mps: a mapping where a "
                                                "value is expected")
+
+
+def test_validate_builds_every_end_of_a_distribution(tmp_path: Path, capsys) -> None:
+    f = tmp_path / "s.yaml"
+    f.write_text(EXAMPLE.read_text().replace("[hw/fwd/0, hw/fwd/1, hw/fwd/2]",
+                                             "[hw/fwd/0, hw/fwd/1, hw/fwd/2, hw/fwd/7]"))
+    for args in (["validate", str(f)], ["validate", "--expand", str(f)],
+                 ["export", "--scenario", str(f), "--format", "native", "--frames", "1",
+                  "--out", str(tmp_path / "o")]):
+        assert run_sim.main(args) == 2
+        err = capsys.readouterr().err.splitlines()
+        assert len(err) == 1 and err[0].startswith(f"{f}:33: ego.start.lane: unknown lane "
+                                                   "'hw/fwd/7'")
+        assert err[0].endswith("(with ego.start.lane = hw/fwd/7, an end of choice "
+                               "['hw/fwd/0', 'hw/fwd/1', 'hw/fwd/2', 'hw/fwd/7'])")
+    assert not (tmp_path / "o").exists()
+
+
+def test_export_variant_records_the_variant_and_each_episodes_draw(tmp_path: Path) -> None:
+    out = tmp_path / "ds"
+    assert run_sim.main(["export", "--scenario", str(EXAMPLE), "--variant", "2",
+                         "--format", "native", "--frames", "1", "--episodes", "2",
+                         "--seed", "30", "--out", str(out)]) == 0
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["scenario"]["variant"] == {"index": 2, "values": {
+        "ego.autopilot.cruise_speed_mps": 27, "traffic.count": 5}}
+    eps = manifest["episodes"]
+    assert [e["seed"] for e in eps] == [30, 31] and eps[0]["sampled"] != eps[1]["sampled"]
