@@ -60,3 +60,14 @@ def test_random_sensor_fields_are_refused_in_an_export(tmp_path: Path) -> None:
     sc = parse_scenario(yaml.safe_dump(data), "random.yaml")
     with pytest.raises(ExportError, match="sensors\\[0\\].rate_hz: a dataset has one sensor"):
         plan_job(sc, tmp_path / "out", n_frames=2, episodes=2)
+
+
+def test_workers_1_and_2_write_the_same_randomised_dataset(tmp_path: Path) -> None:
+    from tests.exporters.test_job import folder_bytes
+
+    sc = parse_scenario(randomised_text(), "random.yaml")
+    m1 = run_job(plan_job(sc, tmp_path / "a", n_frames=2, episodes=2, seed=3), "native")
+    m2 = run_job(plan_job(sc, tmp_path / "b", n_frames=2, episodes=2, seed=3), "native",
+                 workers=2)
+    assert m1 == m2
+    assert folder_bytes(tmp_path / "a") == folder_bytes(tmp_path / "b")

@@ -98,3 +98,12 @@ def test_variant_out_of_range(tmp_path: Path) -> None:
     assert exc.value.messages == [f"{f}: variant 2 out of range: the file has 2 variants "
                                   "(0..1)"]
     assert load(f).ego.speed_mps == 12  # load: the file without its sweep
+
+
+def test_a_sweep_path_through_a_written_value_is_an_error(tmp_path: Path) -> None:
+    f = tmp_path / "s.yaml"
+    f.write_text(with_sweep(PLAIN, "grid:\n  ego.speed_mps.x: [1, 2]"))
+    with pytest.raises(ScenarioError) as exc:
+        load_template(f)
+    assert exc.value.messages == [f"{f}:23: sweep.grid.ego.speed_mps.x: ego.speed_mps has no "
+                                  "field 'x'"]
