@@ -36,7 +36,9 @@ modelled). Fog scatters the direct beam: through a fog layer of ``FOG_LAYER_M`` 
 ``exp(-beta H / sin h)``, and the scattered part joins the sky term. The sun term scales by
 ``E_dn / E_dn(45)``, the sky term by ``E_kh / E_kh(45)``.
 
-**Exposure**: with k the horizontal illuminance relative to the reference, the camera's
+**Exposure**: with k the illuminance of a white horizontal surface relative to the
+reference (in the shader's balance of sun and sky, ``SHADER_SUN``, ``SHADER_AMBIENT``), the
+camera's
 auto-exposure shortens the exposure when k > 1 (radiance x 1/k before the noise, the same
 electrons) and raises the analogue gain when k < 1, up to ``AUTO_GAIN_MAX`` (x8, 18 dB)
 after the shot and read noise. So dim light means fewer photo-electrons (shot noise
@@ -72,6 +74,9 @@ FOG_LAYER_M = 100.0
 REF_ELEVATION_DEG = 45.0
 """Sun elevation of the reference light (the shader's constants)."""
 MAX_RANGE_NOISE_GAIN = 10.0
+SHADER_SUN = 0.85
+SHADER_AMBIENT = 0.32
+"""The reference light's direct-sun and sky terms (``sensors.camera_shading.Lighting``)."""
 
 # IES RP-21 (1984) clear / overcast sky coefficients.
 _E_XN_KLX = 127.5
@@ -216,7 +221,8 @@ def daylight(weather: Weather, elevation_deg: float | None = None) -> Daylight:
     sun, sky = dn / dn0, kh / kh0
     s0 = math.sin(math.radians(REF_ELEVATION_DEG))
     s = max(math.sin(math.radians(el)), 0.0)
-    k = (dn * s + kh) / (dn0 * s0 + kh0)
+    # A white horizontal surface in the shader's units (its sun and ambient constants).
+    k = (SHADER_SUN * sun * s + SHADER_AMBIENT * sky) / (SHADER_SUN * s0 + SHADER_AMBIENT)
     exposure = min(1.0, 1.0 / k)
     gain = min(max(1.0 / k, 1.0), AUTO_GAIN_MAX)
     return Daylight(sun=sun, sky=sky, exposure=exposure, gain=gain, relative_illuminance=k)
