@@ -29,11 +29,12 @@ constants describe): direct normal illuminance ``E_dn = 127.5 klx exp(-c m)`` wi
 mass m (Kasten & Young 1989) and c = 0.21 for a clear sky; diffuse horizontal illuminance
 ``E_kh = 0.8 + 15.5 sin(h)^0.5`` klx for a clear sky and ``0.3 + 21 sin(h)`` klx for an
 overcast one (rain), no direct sun under overcast (IES RP-21 "Calculation of daylight
-availability", 1984). Below the horizon the sky term falls by 0.4 decades per degree (the
-measured twilight curve: ~800 lx at sunset, ~3 lx at -6 deg, ~0.01 lx at -12 deg) to a
-night floor of ``NIGHT_SKY_KLX`` (1 lx: an urban night sky; no street lights are
+availability", 1984). Below the horizon the sky term falls by 0.4 decades per degree
+(a fit to typical twilight levels: ~800 lx at sunset, ~3 lx at -6 deg, ~0.01 lx at
+-12 deg) to a night floor of ``NIGHT_SKY_KLX`` (1 lx: an urban night sky; no street lights are
 modelled). Fog scatters the direct beam: through a fog layer of ``FOG_LAYER_M`` it keeps
-``exp(-beta H / sin h)``, and the scattered part joins the sky term. The sun term scales by
+``exp(-beta H / sin h)``, and the scattered part joins the sky term (a direct sun below
+``MIN_SUN`` of the reference's is counted as sky light: no shadows). The sun term scales by
 ``E_dn / E_dn(45)``, the sky term by ``E_kh / E_kh(45)``.
 
 **Exposure**: with k the illuminance of a white horizontal surface relative to the
@@ -74,6 +75,9 @@ FOG_LAYER_M = 100.0
 REF_ELEVATION_DEG = 45.0
 """Sun elevation of the reference light (the shader's constants)."""
 MAX_RANGE_NOISE_GAIN = 10.0
+MIN_SUN = 0.01
+"""Direct sun below this share of the reference's is folded into the sky light (no shadow
+pass for a sun that fog or the horizon has all but put out)."""
 SHADER_SUN = 0.85
 SHADER_AMBIENT = 0.32
 """The reference light's direct-sun and sky terms (``sensors.camera_shading.Lighting``)."""
@@ -219,6 +223,9 @@ def daylight(weather: Weather, elevation_deg: float | None = None) -> Daylight:
     dn0, kh0 = _illuminance(REF_ELEVATION_DEG, False, 0.0)
     dn, kh = _illuminance(el, overcast, fog_beta)
     sun, sky = dn / dn0, kh / kh0
+    if sun < MIN_SUN:                    # a sun this faint casts no visible shadow
+        kh += dn
+        sun, sky = 0.0, kh / kh0
     s0 = math.sin(math.radians(REF_ELEVATION_DEG))
     s = max(math.sin(math.radians(el)), 0.0)
     # A white horizontal surface in the shader's units (its sun and ambient constants).

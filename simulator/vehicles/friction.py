@@ -8,9 +8,8 @@ A wet road scales every vehicle's peak friction coefficient by ``WET_FRICTION_FA
     factor = 0.7 - 0.15 * min(1, R / 50 mm/h)               (wet, rain rate R)
 
 Sources: peak tyre-road friction of dry asphalt is about 0.8-0.9 and of wet asphalt about
-0.5-0.7 (Wong, *Theory of Ground Vehicles*, 4th ed., 2008, Table 1.3: dry asphalt 0.8-0.9,
-wet 0.5-0.7; the same ranges in Gillespie, *Fundamentals of Vehicle Dynamics*, 1992), so a
-wet road keeps ~70 % of the dry value (0.6 / 0.85), and a water film of a few tenths of a
+0.5-0.7 (Wong, *Theory of Ground Vehicles*: average peak coefficients of road adhesion),
+so a wet road keeps ~70 % of the dry value (0.6 / 0.85), and a water film of a few tenths of a
 millimetre, as heavy rain leaves, pushes it to the low end of the wet range (~0.5 / 0.9).
 The braking distance v^2 / (2 mu g) lengthens by 1 / factor.
 """
