@@ -115,8 +115,8 @@ def test_invalid_utf8_gives_line_and_column(tmp_path: Path) -> None:
 
 def test_escaped_control_characters_stay_on_one_line(tmp_path: Path) -> None:
     f = _write(tmp_path, VALID.replace("  count: 2", '  count: 2\n  "co\\nunt": 1'))
-    assert _errors(f) == [f"{f}:18: traffic.co\\nunt: unknown field (valid: count, kinds, profiles, "
-                          "mix, vehicle, min_spawn_gap_m, ego_clearance_m, policy)"]
+    assert _errors(f) == [f"{f}:18: traffic.co\\nunt: unknown field (valid: count, kinds, "
+                          "profiles, mix, vehicle, min_spawn_gap_m, ego_clearance_m, policy)"]
 
 
 @pytest.mark.parametrize("old, new, line, path", [
