@@ -236,3 +236,29 @@ def test_no_weather_no_extra_work_and_same_sweep() -> None:
     for key in ("range_m", "semantic", "intensity"):
         np.testing.assert_array_equal(a.gt[key], b.gt[key])
     np.testing.assert_array_equal(a.data["points"], b.data["points"])
+
+
+# --------------------------------------------------------------------------- schema
+def test_weather_block_in_yaml() -> None:
+    from scenarios import load, parse_scenario
+    from scenarios.loader import ScenarioError
+
+    base = """
+map:
+  roads:
+    - id: r
+      lanes: {forward: 1, backward: 0}
+      segments: [{type: straight, length_m: 100}]
+ego:
+  start: {lane: r/fwd/0, s_m: 10}
+"""
+    assert parse_scenario(base).weather == Weather()
+    sc = parse_scenario(base + "weather: {fog_visibility_m: 150, rain_rate_mm_h: 4}\n")
+    assert sc.weather.fog_visibility_m == 150.0 and sc.weather.road_is_wet
+    for bad in ("{fog_visibility_m: 0}", "{sun_elevation_deg: 120}", "{snow: 1}",
+                "{rain_rate_mm_h: -1}"):
+        with pytest.raises(ScenarioError, match="weather"):
+            parse_scenario(base + f"weather: {bad}\n")
+    assert load("scenarios/foggy_highway.yaml").weather.fog_visibility_m == 80.0
+    rain = load("scenarios/rain_dusk.yaml").weather
+    assert rain.rain_rate_mm_h == 10.0 and rain.road_is_wet and rain.sun_elevation_deg == 3.0
