@@ -1,7 +1,10 @@
 """``DriveEnv``: a Gymnasium environment around one World, the ego driven by the policy.
 
 The world is built once per env; ``reset(seed=...)`` starts a new episode in it (the
-world's reset, milliseconds) seeded from the env's ``np_random``. One ``step`` is one
+world's reset, milliseconds) seeded from the env's ``np_random``. A scenario file with
+distributions (``{uniform: [a, b]}`` ...) is drawn again at every reset from the episode's
+seed (domain randomisation); the world is rebuilt only when the draw differs, and the
+observation and action spaces must not change with it. One ``step`` is one
 policy decision: the action is held for ``physics_hz / policy_hz`` physics steps (the
 ego's crash or leaving the map ends it early). Observations, actions, rewards and ends are
 configured in the scenario's ``env:`` section or by keywords (``scenarios.env_schema``).
@@ -23,7 +26,7 @@ from envs.npc_policy import NpcPolicies, scenario_dir
 from envs.observations.base import build_observation
 from envs.render import Renderer
 from envs.rewards import Outcome
-from scenarios import Scenario
+from scenarios import Scenario, resample
 from simulator.world import World
 
 EGO = 0
@@ -50,30 +53,60 @@ class DriveEnv(gym.Env):
         if render_mode is not None and render_mode not in self.metadata["render_modes"]:
             raise ValueError(f"render_mode must be None or 'rgb_array', got {render_mode!r}")
         self.render_mode = render_mode
-        self.scenario = resolve_scenario(scenario, scenario_overrides, **env_overrides)
-        self.config = self.scenario.env
-        sim = self.scenario.simulation
+        self._source = scenario
+        self._overrides = (scenario_overrides, env_overrides)
+        self._base = scenario if isinstance(scenario, Scenario) else \
+            resolve_scenario(scenario)
+        self.world = None
+        self._build(resolve_scenario(self._base, scenario_overrides, **env_overrides))
+        self.observation_space = self.observation_type.space()
+        self.action_space = self.action_type.space()
+        self._steps = 0
+        self._needs_reset = True
+
+    def _build(self, scenario: Scenario) -> None:
+        """The world and everything that reads it, for ``scenario``."""
+        if self.world is not None:
+            self.world.close()
+        self.scenario = scenario
+        self.config = scenario.env
+        sim = scenario.simulation
         self.policy_hz = float(self.config.policy_hz or sim.control_hz)
         self.physics_per_step = int(round(sim.physics_hz / self.policy_hz))
         self.metadata = {**self.metadata, "render_fps": self.policy_hz}
-        self.world = World(self.scenario)
+        self.world = World(scenario)
         self.raster = MapRaster(self.world)
         self.observation_type = build_observation(self.config.observation, self.world)
         self.action_type = build_action(self.config.action, self.world)
-        self.observation_space = self.observation_type.space()
-        self.action_space = self.action_type.space()
         self.outcome = Outcome(self.config, self.world, self.raster)
-        self.npc_policies = NpcPolicies.from_scenario(self.scenario, self.world,
-                                                      exclude=(EGO,),
-                                                      base_dir=scenario_dir(scenario))
+        self.npc_policies = NpcPolicies.from_scenario(scenario, self.world, exclude=(EGO,),
+                                                      base_dir=scenario_dir(self._source))
         self._renderer: Renderer | None = None
-        self._steps = 0
-        self._needs_reset = True
+
+    def _redraw(self, seed: int) -> None:
+        """Draw the scenario's distributions at ``seed``; rebuild when the draw differs."""
+        drawn = resample(self._base, seed)
+        if drawn is self._base:
+            return                                  # no distributions: one world for all
+        scenario = resolve_scenario(drawn, self._overrides[0], **self._overrides[1])
+        old = self.scenario.model_dump(exclude={"simulation": {"seed"}})
+        if scenario.model_dump(exclude={"simulation": {"seed"}}) == old:
+            return
+        self._build(scenario)
+        for name, space in (("observation", self.observation_type.space()),
+                            ("action", self.action_type.space())):
+            if space != getattr(self, f"{name}_space"):
+                raise ValueError(f"a distribution in the scenario changed the {name} "
+                                 f"space ({space} instead of "
+                                 f"{getattr(self, name + '_space')}); keep the fields it "
+                                 "depends on fixed")
 
     # ------------------------------------------------------------------ gymnasium API
     def reset(self, *, seed: int | None = None, options: dict | None = None):
         super().reset(seed=seed)
-        self.world.reset(seed=int(self.np_random.integers(0, _SEED_HIGH)))
+        episode_seed = int(self.np_random.integers(0, _SEED_HIGH))
+        self._redraw(episode_seed)
+        self.world.reset(seed=episode_seed)
         self._start()
         return self.observation_type.observe(self.world, EGO), self._info(None, None)
 
