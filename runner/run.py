@@ -166,6 +166,8 @@ def _summary(world: World, scenario: Scenario, source: str, lane_changes: int) -
         },
         "traffic_lights": world.light_states(),
         "props": len(world.props),
+        # Scripted events that fired, in order: {"event", "time_s", "actions"}.
+        "events": world.event_log,
     }
 
 

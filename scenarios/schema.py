@@ -15,7 +15,9 @@ from typing import Annotated, Literal
 import numpy as np
 from pydantic import Field, model_validator
 
+from scenarios.actor_schema import MAX_DEBRIS, MAX_PEDESTRIANS, DebrisItem, Pedestrian
 from scenarios.env_schema import EnvConfig, TrafficPolicy
+from scenarios.event_schema import Event, check_events
 from scenarios.limits import (
     MAX_CAMERA_PIXELS,
     MAX_DURATION_S,
@@ -331,6 +333,8 @@ class VehicleActor(Strict):
         None, description="Route end; null: follow lanes and change lanes like a driver.")
     vehicle: VehicleSpec | None = Field(None, description="Overrides the kind's default "
                                         "size and dynamics.")
+    hidden: bool = Field(False, description="Parked off the map until an event spawns it "
+                         "at its start.")
 
     @model_validator(mode="after")
     def _name_free(self) -> VehicleActor:
@@ -360,6 +364,12 @@ class Scenario(Strict):
     sensors: list[SensorConfig] = Field([], max_length=MAX_SENSORS)
     env: EnvConfig = EnvConfig()
     weather: Weather = Weather()
+    pedestrians: list[Pedestrian] = Field([], max_length=MAX_PEDESTRIANS, description=
+                                          "People walking paths (scenarios.actor_schema).")
+    debris: list[DebrisItem] = Field([], max_length=MAX_DEBRIS, description="Light "
+                                     "objects blown or falling (scenarios.actor_schema).")
+    events: list[Event] = Field([], max_length=256, description="Scripted events "
+                                "(scenarios.event_schema): triggers and actions.")
     sweep: Sweep | None = Field(None, description="Variants of this file (scenarios.sweep); "
                                 "expanded by the loader, never set on a loaded scenario.")
 
@@ -382,6 +392,19 @@ class Scenario(Strict):
             if a.driver not in self.traffic.profiles:
                 raise FieldError(("actors", i, "driver"), f"unknown driver profile "
                                  f"{a.driver!r}; known: {sorted(self.traffic.profiles)}")
+        # One name space for everything events can name.
+        seen = set(names)
+        for section in ("pedestrians", "debris"):
+            for i, x in enumerate(getattr(self, section)):
+                if x.name in seen or x.name == "ego":
+                    raise FieldError((section, i, "name"), f"the name {x.name!r} is taken "
+                                     "(actors, pedestrians and debris share one name space)")
+                seen.add(x.name)
+        return self
+
+    @model_validator(mode="after")
+    def _events(self) -> Scenario:
+        check_events(self)
         return self
 
     @model_validator(mode="after")

@@ -19,6 +19,7 @@ from pydantic import Field
 from scenarios.limits import Strict
 
 _Channel = Annotated[int, Field(ge=0, le=255)]
+_Wind = Annotated[float, Field(ge=-60, le=60)]
 
 CIVIL_TWILIGHT_DEG = -6.0
 """Sun elevation below which it is night (only the night sky lights the scene)."""
@@ -42,6 +43,9 @@ class Weather(Strict):
     wet_road: bool | None = Field(
         None, description="Wet road surface (lower tyre friction); null = wet when it "
         "rains.")
+    wind_mps: tuple[_Wind, _Wind] = Field(
+        (0.0, 0.0), description="Wind velocity (east, north) [m/s] near the ground: "
+        "blows debris (air drag on its speed relative to the air).")
     rain_streaks: bool = Field(
         False, description="Draw falling-drop streaks into camera images (seeded from each "
         "camera's own stream).")

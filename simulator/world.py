@@ -57,6 +57,7 @@ from simulator.seeds import (
     sensor_seed_seq,
 )
 from simulator.traffic.drivers import build_drivers
+from simulator.traffic.events import EventEngine
 from simulator.traffic.lane_tracking import LaneTracker
 from simulator.traffic.logic import NO_LANE, TrafficLogic
 from simulator.traffic.routes import RouteTable
@@ -161,7 +162,9 @@ class World:
             None if a.destination is None else a.destination.s_m, f"actors[{j}]")
             for j, a in enumerate(actors)]
         self._episode = 0
+        self.events: EventEngine | None = None   # scripted events (built after episode 0)
         self._start_episode(build_root)
+        self.events = EventEngine(scenario, self)
 
     # ------------------------------------------------------------------ episodes
     def reset(self, seed: SeedLike = None) -> None:
@@ -245,6 +248,8 @@ class World:
         placed[[pl.vehicle for pl in placements]] = True
         for i in np.flatnonzero(~placed):
             self._park(int(i))
+        if self.events is not None:
+            self.events.reset()   # hidden actors parked, nothing fired
         self.distance_m = np.zeros(n)
         self.lane_change_count = 0
         self._decisions = 0
@@ -342,6 +347,11 @@ class World:
         return self.routes.lanes(EGO)
 
     @property
+    def event_log(self) -> list[dict]:
+        """Events fired in this episode, in order: ``{"event", "time_s", "actions"}``."""
+        return self.events.log
+
+    @property
     def crashed(self) -> np.ndarray:
         """(n,) bool: vehicles that have crashed in this episode (read-only view)."""
         v = self._crashed_view
@@ -367,11 +377,13 @@ class World:
         # An env repeats one action for several physics steps: nothing to take again.
         if not same_controls(controls, self._last_controls):
             self._take_controls(controls)
+        self.events.step()   # triggers at this step's start; actions advance
         if self.step_index % self.control_every == 0:
             self._decide()
         for i, accel, steer in self._direct_cmds:
             self.accel_cmd[i] = accel
             self.steer_cmd[i] = steer
+        self.events.apply(self.accel_cmd)   # event braking / gap keeping, every step
         dynamics.step(self.state, self.params, self.accel_cmd, self.steer_cmd, self.dt_s)
         top_speed = dynamics.odometer(self.distance_m, self.state.vx, self.dt_s)
         self.step_index += 1
@@ -458,7 +470,7 @@ class World:
         acc = tr.accelerations(speed, v0, stops)
         ctrl_dt = self.dt_s * self.control_every
         self.tracker.route_lane_changes(tr, np.flatnonzero(self.routed & ~outside))
-        tr.lane_change_allowed[:] = self._mobil_allowed & ~outside
+        tr.lane_change_allowed[:] = self._mobil_allowed & ~outside & ~self.events.held
         self._decisions += 1
         mobil_tick = self._decisions % self._mobil_every == 0
         movers = None

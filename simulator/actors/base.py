@@ -9,6 +9,12 @@ import numpy as np
 from scenarios.schema import Scenario
 from simulator.scene.collision_monitor import Collision
 from simulator.scene.objects import ObjectBox
+from simulator.scene.mirror import MaterialTable
+
+# Instance ids of group actors: between the vehicles' (1..n, n <= ~2300) and the static
+# objects' (simulator.scene.layout.STATIC_ID_BASE = 10000).
+PEDESTRIAN_ID_BASE = 5000   # + up to scenarios.actor_schema.MAX_PEDESTRIANS (512)
+DEBRIS_ID_BASE = 6000       # + up to MAX_DEBRIS (256) and event-launched pieces
 
 
 class ActorHost(Protocol):
@@ -16,6 +22,7 @@ class ActorHost(Protocol):
 
     scenario: Scenario
     dt_s: float
+    materials: MaterialTable
 
     @property
     def time_s(self) -> float: ...
@@ -32,6 +39,8 @@ class ActorGroup(Protocol):
     static objects'); the group registers their semantic class and material with the
     world's material table when it is built.
     """
+
+    kind: str   # "pedestrians", "debris": World.actor_group(kind)
 
     def reset(self, rng: np.random.Generator) -> None: ...
 
@@ -52,4 +61,9 @@ class ActorGroup(Protocol):
 
     def boxes(self) -> list[ObjectBox]:
         """GT boxes of the group's actors now."""
+        ...
+
+    def velocities(self) -> dict[int, tuple[np.ndarray, float]]:
+        """Instance id -> (world velocity (3,) [m/s], yaw rate [rad/s]) of the boxed
+        actors now (for exported boxes)."""
         ...
