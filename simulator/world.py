@@ -135,14 +135,17 @@ class World:
         self.light_groups = scene.light_groups
         self.materials = scene.materials
         self._material_info = scene.material_info
-        self.lanes.set_obstacles([p.footprint() for p in self.props])
+        # Props above the road (a bridge, a tunnel roof) are seen by sensors only: cars
+        # neither stop for them nor touch them.
+        grounded = [p for p in self.props if p.on_ground]
+        self.lanes.set_obstacles([p.footprint() for p in grounded])
         self._mirror = SceneMirror(self.static_objects, self.materials)
         hulls = [car_mesh.collision_hull_vertices(s.length_m, s.width_m, s.height_m)
                  for s in self.specs]
         self.collision_world = CollisionWorld(
-            hulls, [(p.center_xy, p.size, p.yaw) for p in self.props])
+            hulls, [(p.center_xy, p.size, p.yaw) for p in grounded])
         self.collision_monitor = CollisionMonitor(self.collision_world, self.vehicle_names,
-                                                  [p.name for p in self.props])
+                                                  [p.name for p in grounded])
         self.signals = SignalTable(self.hdmap.lanes, {x.id: x.signal
                                                       for x in scenario.map.intersections})
         self.spawner = Spawner(self.lanes, self.params.length_m, scenario.traffic)
@@ -258,6 +261,7 @@ class World:
         self._since_check_m = np.inf
         self._mirror_step = -1
         self.history = PoseHistory(capacity=int(round(HISTORY_S / self.dt_s)) + 2)
+        self._dynamic_key: bytes | None = None   # clear any left from the last episode
         for k, group in enumerate(self.actor_groups):
             group.reset(np.random.default_rng(child(root, GROUP_KEY, k)))
         self._record_history()
@@ -465,6 +469,8 @@ class World:
             v0 = tr.desired_speed(wander, np.where(self.meta, self.meta_speed_mps, np.nan))
         else:
             v0 = tr.desired_speed(wander)
+        if self.actor_groups:       # pedestrians on the road: obstacles drivers stop for
+            self._dynamic_obstacles()
         tr.find_leaders()
         stops = tr.stop_distance(speed, light_states, tr.junction_stops(speed, light_states))
         acc = tr.accelerations(speed, v0, stops)
@@ -487,6 +493,13 @@ class World:
         inactive = ~tr.active
         self.accel_cmd[inactive] = 0.0
         self.steer_cmd[inactive] = 0.0
+
+    def _dynamic_obstacles(self) -> None:
+        footprints = [fp for g in self.actor_groups for fp in g.obstacles()]
+        key = np.concatenate(footprints).tobytes() if footprints else b""
+        if key != self._dynamic_key:       # standing pedestrians: nothing to redo
+            self.lanes.set_dynamic_obstacles(footprints)
+            self._dynamic_key = key
 
     def _check_collisions(self) -> None:
         """Record the contacts that began since the last check; flag who crashed."""
@@ -542,6 +555,18 @@ class World:
         """GT boxes of all active vehicles (ego included), other actors and props."""
         return self.vehicle_boxes() + [b for g in self.actor_groups for b in g.boxes()] + \
             [p.box() for p in self.props]
+
+    def actor_group(self, kind: str):
+        """The actor group of a kind (``"pedestrians"``, ``"debris"``), or None."""
+        return next((g for g in self.actor_groups if g.kind == kind), None)
+
+    def actor_velocities(self) -> dict[int, tuple[np.ndarray, float]]:
+        """Instance id -> (world velocity (3,) [m/s], yaw rate [rad/s]) of the group
+        actors (pedestrians, debris) now; vehicles are in ``state``."""
+        out: dict[int, tuple[np.ndarray, float]] = {}
+        for g in self.actor_groups:
+            out.update(g.velocities())
+        return out
 
     def light_states(self) -> dict[str, dict[str, str]]:
         """Light state per intersection and arm group (``east_west``, ``north_south``)."""

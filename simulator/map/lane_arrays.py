@@ -141,7 +141,22 @@ class LaneArrays:
         sorted: ``obstacle_lane``, ``obstacle_s`` (start) and ``obstacle_end_s``. A car
         whose body overlaps an extent is blocked by it (``obstacle_gap`` < 0); one behind
         it sees a stopped leader at ``obstacle_s``."""
-        rows = []
+        self._static_rows = self._footprint_rows(footprints)
+        self._set_obstacle_rows(self._static_rows)
+
+    def set_dynamic_obstacles(self, footprints: list[np.ndarray]) -> None:
+        """The static obstacles plus these footprints (pedestrians on the road now), for
+        the next decisions; ``[]`` restores the static ones."""
+        self._set_obstacle_rows(self._static_rows +
+                                self._footprint_rows(footprints, exact_road=False))
+
+    def _footprint_rows(self, footprints: list[np.ndarray], exact_road: bool = True
+                        ) -> list[tuple[int, float, float]]:
+        """(lane, s_in, s_out) of every lane a footprint covers (within width + 0.3 m).
+        ``exact_road`` False: skip the outline's on-road test (the lane test decides)."""
+        rows: list[tuple[int, float, float]] = []
+        if not footprints:
+            return rows
         outlines = [np.concatenate([fp + (np.roll(fp, -1, axis=0) - fp) * t
                                     for t in np.linspace(0.0, 1.0, 6)[:-1]]
                                    + [fp.mean(0)[None]]) for fp in footprints]
@@ -151,21 +166,40 @@ class LaneArrays:
             centers = np.array([fp.mean(0) for fp in footprints])
             reach = max(float(np.hypot(*np.ptp(fp, axis=0)) / 2) for fp in footprints)
             near = np.flatnonzero(self.hdmap.is_on_road(centers, margin_m=reach + 0.3))
-            if len(near):
+            if len(near) and not exact_road:
+                on[near] = True
+            elif len(near):
                 pts = np.concatenate([outlines[k] for k in near])
                 hit = self.hdmap.is_on_road(pts, margin_m=0.3).reshape(len(near), -1)
                 on[near] = hit.any(axis=1)
+        boxes = self._lane_boxes()
         for k, pts in enumerate(outlines):
             if not on[k]:
                 continue
-            for lane in self.hdmap.lanes:
-                s_d = np.array([self.table.project_global(lane.index, p) for p in pts])
+            lo, hi = pts.min(0), pts.max(0)
+            near_lanes = np.flatnonzero((boxes[:, 0] <= hi[0]) & (boxes[:, 2] >= lo[0]) &
+                                        (boxes[:, 1] <= hi[1]) & (boxes[:, 3] >= lo[1]))
+            for li in near_lanes:
+                lane = self.hdmap.lanes[li]
+                s_d = np.stack(self.table.project_global_points(lane.index, pts), 1)
                 inside = (np.abs(s_d[:, 1]) < lane.width_m / 2 + 0.3) & \
                     (s_d[:, 0] >= 0) & (s_d[:, 0] <= lane.length_m)
                 if inside.any():
                     rows.append((lane.index, float(s_d[inside, 0].min()),
                                  float(s_d[inside, 0].max())))
-        self._set_obstacle_rows(rows)
+        return rows
+
+    def _lane_boxes(self) -> np.ndarray:
+        """(lanes, 4) xmin, ymin, xmax, ymax of each lane's centreline, grown by its
+        half width + 0.3 m (the reach of ``_footprint_rows``), cached."""
+        if getattr(self, "_boxes", None) is None:
+            b = np.empty((len(self.hdmap.lanes), 4))
+            for k, lane in enumerate(self.hdmap.lanes):
+                grow = lane.width_m / 2 + 0.3
+                b[k, :2] = lane.centerline.min(0) - grow
+                b[k, 2:] = lane.centerline.max(0) + grow
+            self._boxes = b
+        return self._boxes
 
     def _set_obstacle_rows(self, rows: list[tuple[int, float, float]]) -> None:
         """Store (lane, s_in, s_out) extents, merged per lane, with their search keys."""

@@ -192,6 +192,19 @@ class LaneTable:
         s, d = self._finish(self._nearest_interval(cand, q), lo, hi, q)
         return float(s[0]), float(d[0])
 
+    def project_global_points(self, lane: int, xy: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Frenet (s, d) of a compact cluster of points (P, 2) on one lane (a footprint's
+        outline): their centre is searched on the whole lane, the points near it."""
+        q = np.asarray(xy, np.float64).reshape(-1, 2)
+        lo, hi = self._bounds(np.array([lane]))
+        # The nearest of every 16th sample (<= 8 m apart) to the centre, then a local
+        # search of +-24 intervals (>= 12 m) around it for every point.
+        coarse = np.arange(lo[0], hi[0] + 1, 16)
+        c = q.mean(0)
+        best = coarse[np.argmin(((self.xy[coarse] - c) ** 2).sum(1))]
+        return self.project(np.full(len(q), lane, np.int64), q,
+                            np.full(len(q), self.s[best]), window=24)
+
     def _chord_dist2(self, i: np.ndarray, q: np.ndarray) -> np.ndarray:
         a = self.xy[i]
         ab = self.xy[i + 1] - a

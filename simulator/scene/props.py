@@ -31,6 +31,11 @@ class PropInstance:
     instance_id: int
     name: str
 
+    @property
+    def on_ground(self) -> bool:
+        """Whether the prop stands on the ground (cars stop for it and can hit it)."""
+        return True
+
     def box(self) -> ObjectBox:
         return ObjectBox(self.instance_id, self.semantic, self.name,
                          np.array([self.center_xy[0], self.center_xy[1], self.size[2] / 2]),

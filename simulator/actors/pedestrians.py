@@ -1,0 +1,263 @@
+"""Pedestrians: people walking polylines of world points (``scenario.pedestrians``).
+
+Motion: each pedestrian walks its path at ``speed_mps``, straight between points, facing
+where it walks; at the end it stops (or, with ``loop``, walks the path back). ``waits``:
+it stands at the first point until a ``cross`` event starts it (at the event's speed);
+``hidden``: it is not in the world until a ``spawn`` event. State is kept as arrays (one
+row per pedestrian, all paths in one flat table), so a crowd costs what one does.
+
+Sensors see a low-poly body (two legs that swing with the gait, torso, head) in the
+pedestrian's own instance id, semantic class ``pedestrian``; its GT box is the body's
+extent now (the legs' stride included). Drivers stop for a pedestrian on the road: its
+footprint, grown ahead by ``YIELD_AHEAD_S`` of walking (the space it is about to step
+into), is a lane obstacle for the next decision (``LaneArrays.set_dynamic_obstacles``).
+A vehicle whose body overlaps a pedestrian's is a collision (each contact once).
+
+Gait: cadence from walking speed (a stride, two steps, of ``STRIDE_M`` = 1.4 m at
+1.4 m/s: Grieve and Gear 1966, stride length ~ 0.8 x height); legs swing +-``SWING_M``.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from simulator.scene.collision_monitor import Collision
+from simulator.scene.objects import ObjectBox
+from simulator.scene.semantics import SEMANTIC_CLASSES, MaterialInfo
+
+YIELD_AHEAD_S = 1.5     # a walking pedestrian claims the road it reaches in this time
+STRIDE_M = 1.4          # one gait cycle (two steps) [m]
+SWING_M = 0.22          # a foot's largest excursion from the hip, along the walk [m]
+LEG_DEPTH_M, LEG_WIDTH_M = 0.16, 0.14
+_KEY = 1.0e7            # flat path table: key = pedestrian index * _KEY + arc length
+SEMANTIC = SEMANTIC_CLASSES["pedestrian"]
+# Clothes (sRGB), drawn per pedestrian and episode; skin and cloth reflect ~0.3 at 905 nm.
+_CLOTHES = np.array([(40, 40, 48), (200, 40, 40), (35, 70, 140), (230, 230, 225),
+                     (70, 110, 60), (150, 120, 80), (240, 190, 30), (120, 60, 140)])
+_LIDAR_REFLECTIVITY = 0.3
+_GNSS_REFLECTIVITY = 0.05
+
+# A unit box standing on z = 0, centred in x and y, and its outward-facing triangles.
+_UNIT = np.array([[sx, sy, sz] for sz in (0.0, 1.0)
+                  for sx, sy in ((0.5, 0.5), (-0.5, 0.5), (-0.5, -0.5), (0.5, -0.5))])
+_UNIT_TRIS = np.array([[0, 2, 1], [0, 3, 2], [4, 5, 6], [4, 6, 7], [0, 1, 5], [0, 5, 4],
+                       [1, 2, 6], [1, 6, 5], [2, 3, 7], [2, 7, 6], [3, 0, 4], [3, 4, 7]],
+                      np.int32)
+_PARTS = 4                                   # left leg, right leg, torso, head
+_TRIS = np.concatenate([_UNIT_TRIS + 8 * k for k in range(_PARTS)])
+
+
+class PedestrianGroup:
+    """All pedestrians of a scenario.
+
+    Args:
+        host: the world (its scenario, materials and vehicles).
+        first_instance_id: instance id of the first pedestrian (the others follow).
+    """
+
+    kind = "pedestrians"
+
+    def __init__(self, host, first_instance_id: int):
+        self.host = host
+        specs = list(host.scenario.pedestrians)
+        self.specs = specs
+        n = self.n = len(specs)
+        self.names = [p.name for p in specs]
+        self._index = {name: k for k, name in enumerate(self.names)}
+        self.instance_ids = first_instance_id + np.arange(n, dtype=np.int64)
+        self.height_m = np.array([p.height_m for p in specs])
+        self.width_m = np.array([p.width_m for p in specs])
+        self.depth_m = np.array([p.depth_m for p in specs])
+        self.base_speed_mps = np.array([p.speed_mps for p in specs])
+        self.loops = np.array([p.loop for p in specs])
+        self.waits = np.array([p.waits for p in specs])
+        self.hidden = np.array([p.hidden for p in specs])
+        # One flat table of path points; per pedestrian its first row and arc lengths.
+        pts = [np.asarray(p.path, np.float64) for p in specs]
+        cum = [np.concatenate([[0.0], np.cumsum(np.hypot(*np.diff(q, axis=0).T))])
+               for q in pts]
+        self._pts = np.concatenate(pts)
+        self._cum = np.concatenate(cum)
+        self._first = np.cumsum([0] + [len(q) for q in pts[:-1]]).astype(np.int64)
+        self._last = self._first + np.array([len(q) for q in pts]) - 1
+        self.length_m = np.array([c[-1] for c in cum])
+        owner = np.repeat(np.arange(n), [len(q) for q in pts])
+        self._keys = owner * _KEY + self._cum
+        self.reset(np.random.default_rng(0))
+
+    # ------------------------------------------------------------------ episodes
+    def reset(self, rng: np.random.Generator) -> None:
+        n = self.n
+        self.u = np.zeros(n)                         # arc length walked along the path
+        self.direction = np.ones(n)                  # +1 forward, -1 back (loop)
+        self.speed_mps = self.base_speed_mps.copy()
+        self.visible = ~self.hidden
+        self.walking = self.visible & ~self.waits
+        self.phase = rng.uniform(0.0, 2.0 * np.pi, n)
+        colors = _CLOTHES[rng.integers(0, len(_CLOTHES), n)]
+        for iid, c in zip(self.instance_ids, colors):
+            self.host.materials.set(int(iid), SEMANTIC, MaterialInfo(
+                tuple(int(v) for v in c), _LIDAR_REFLECTIVITY, _GNSS_REFLECTIVITY))
+        self._touching: set[tuple[int, int]] = set()
+        self._pose()
+
+    # ------------------------------------------------------------------ events
+    def cross(self, name: str, speed_mps: float) -> None:
+        """Start walking (a waiting pedestrian crosses) at ``speed_mps``."""
+        k = self._index[name]
+        self.visible[k] = True
+        self.walking[k] = self.u[k] < self.length_m[k] or bool(self.loops[k])
+        self.speed_mps[k] = speed_mps
+        self._pose()
+
+    def spawn(self, name: str) -> None:
+        """A hidden pedestrian appears at its first point (walking unless it waits)."""
+        k = self._index[name]
+        if self.visible[k]:
+            return
+        self.visible[k] = True
+        self.u[k], self.direction[k] = 0.0, 1.0
+        self.walking[k] = not self.waits[k]
+        self._pose()
+
+    # ------------------------------------------------------------------ motion
+    def step(self, world, dt_s: float) -> None:
+        w = self.walking
+        if not w.any():
+            return
+        self.u[w] += self.direction[w] * self.speed_mps[w] * dt_s
+        self.phase[w] += 2.0 * np.pi * self.speed_mps[w] / STRIDE_M * dt_s
+        over = w & (self.u >= self.length_m)
+        under = w & (self.u <= 0.0) & (self.direction < 0)
+        back = over & self.loops
+        self.u[back] = 2.0 * self.length_m[back] - self.u[back]
+        self.direction[back] = -1.0
+        done = over & ~self.loops
+        self.u[done] = self.length_m[done]
+        self.walking[done] = False
+        self.u[under] = -self.u[under]
+        self.direction[under] = 1.0
+        self._pose()
+
+    def _pose(self) -> None:
+        """x, y, yaw, velocity from the arc lengths (a degenerate zero-length path: the
+        point, facing +x)."""
+        n = self.n
+        u = np.clip(self.u, 0.0, self.length_m)
+        pos = np.searchsorted(self._keys, np.arange(n) * _KEY + u, side="right") - 1
+        seg = np.clip(pos, self._first, np.maximum(self._last - 1, self._first))
+        a, b = self._pts[seg], self._pts[np.minimum(seg + 1, self._last)]
+        ds = self._cum[np.minimum(seg + 1, self._last)] - self._cum[seg]
+        t = np.where(ds > 0, (u - self._cum[seg]) / np.where(ds > 0, ds, 1.0), 0.0)
+        xy = a + (b - a) * t[:, None]
+        heading = np.arctan2(b[:, 1] - a[:, 1], b[:, 0] - a[:, 0])
+        self.x, self.y = xy[:, 0], xy[:, 1]
+        self.yaw = np.where(self.direction > 0, heading, heading + np.pi)
+        self.yaw = (self.yaw + np.pi) % (2 * np.pi) - np.pi
+        moving = self.walking.astype(float) * self.speed_mps
+        self.vx, self.vy = moving * np.cos(self.yaw), moving * np.sin(self.yaw)
+        # Leg swing: the feet at +-swing along the walk; still when standing.
+        self.swing = np.where(self.walking, SWING_M * np.sin(self.phase), 0.0)
+        self.box_length_m = np.maximum(self.depth_m,
+                                       2.0 * np.abs(self.swing) + LEG_DEPTH_M)
+
+    # ------------------------------------------------------------------ what others see
+    def obstacles(self) -> list[np.ndarray]:
+        out = []
+        for k in np.flatnonzero(self.visible):
+            c, s = math.cos(self.yaw[k]), math.sin(self.yaw[k])
+            half_l, half_w = self.box_length_m[k] / 2, self.width_m[k] / 2
+            ahead = half_l + (YIELD_AHEAD_S * self.speed_mps[k] if self.walking[k] else 0.0)
+            local = np.array([[ahead, half_w], [-half_l, half_w], [-half_l, -half_w],
+                              [ahead, -half_w]])
+            out.append(local @ np.array([[c, s], [-s, c]]) + [self.x[k], self.y[k]])
+        return out
+
+    def contacts(self, world) -> list[Collision]:
+        """New overlaps of a vehicle body with a pedestrian's box (each contact once)."""
+        vis = np.flatnonzero(self.visible)
+        if not len(vis):
+            if self._touching:
+                self._touching = set()
+            return []
+        st, pr, active = world.state, world.params, world.traffic.active
+        veh = np.flatnonzero(active)
+        now: set[tuple[int, int]] = set()
+        reach = np.hypot(pr.length_m[veh], pr.width_m[veh]) / 2 + 1.0
+        for k in vis:
+            d = np.hypot(st.x[veh] - self.x[k], st.y[veh] - self.y[k])
+            for i in veh[d < reach]:
+                if _overlap((st.x[i], st.y[i]), st.yaw[i], pr.length_m[i] / 2,
+                            pr.width_m[i] / 2, (self.x[k], self.y[k]), self.yaw[k],
+                            self.box_length_m[k] / 2, self.width_m[k] / 2):
+                    now.add((int(i), int(k)))
+        new = sorted(now - self._touching)
+        self._touching = now
+        return [Collision(world.time_s, world.vehicle_names[i], self.names[k], vehicle_a=i)
+                for i, k in new]
+
+    def mesh(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        vis = np.flatnonzero(self.visible)
+        m = len(vis)
+        if not m:
+            return (np.zeros((0, 3), np.float32), np.zeros((0, 3), np.int32),
+                    np.zeros(0, np.int32))
+        h, wd, dp = self.height_m[vis], self.width_m[vis], self.depth_m[vis]
+        sw = self.swing[vis]
+        leg_h, torso_h = 0.47 * h, 0.35 * h
+        head_h = h - leg_h - torso_h
+        zeros = np.zeros(m)
+        # Per part: size (l, w, h) and offset (x, y, z) in the pedestrian's frame.
+        sizes = np.stack([
+            np.stack([np.full(m, LEG_DEPTH_M), np.full(m, LEG_WIDTH_M), leg_h], 1),
+            np.stack([np.full(m, LEG_DEPTH_M), np.full(m, LEG_WIDTH_M), leg_h], 1),
+            np.stack([dp, wd, torso_h], 1),
+            np.stack([0.22 * np.ones(m), 0.19 * np.ones(m), head_h], 1)], 1)   # (m, 4, 3)
+        offsets = np.stack([
+            np.stack([sw, 0.2 * wd, zeros], 1),
+            np.stack([-sw, -0.2 * wd, zeros], 1),
+            np.stack([zeros, zeros, leg_h], 1),
+            np.stack([zeros, zeros, leg_h + torso_h], 1)], 1)
+        local = _UNIT[None, None] * sizes[:, :, None] + offsets[:, :, None]    # (m, 4, 8, 3)
+        local = local.reshape(m, _PARTS * 8, 3)
+        c, s = np.cos(self.yaw[vis]), np.sin(self.yaw[vis])
+        verts = np.empty_like(local)
+        verts[..., 0] = c[:, None] * local[..., 0] - s[:, None] * local[..., 1] + \
+            self.x[vis, None]
+        verts[..., 1] = s[:, None] * local[..., 0] + c[:, None] * local[..., 1] + \
+            self.y[vis, None]
+        verts[..., 2] = local[..., 2]
+        tris = (_TRIS[None] + (np.arange(m) * _PARTS * 8)[:, None, None]).reshape(-1, 3)
+        inst = np.repeat(self.instance_ids[vis].astype(np.int32), len(_TRIS))
+        return verts.reshape(-1, 3).astype(np.float32), tris.astype(np.int32), inst
+
+    def boxes(self) -> list[ObjectBox]:
+        return [ObjectBox(int(self.instance_ids[k]), SEMANTIC, self.names[k],
+                          np.array([self.x[k], self.y[k], self.height_m[k] / 2]),
+                          np.array([self.box_length_m[k], self.width_m[k],
+                                    self.height_m[k]]), float(self.yaw[k]))
+                for k in np.flatnonzero(self.visible)]
+
+    def velocities(self) -> dict[int, tuple[np.ndarray, float]]:
+        return {int(self.instance_ids[k]): (np.array([self.vx[k], self.vy[k], 0.0]), 0.0)
+                for k in np.flatnonzero(self.visible)}
+
+    def position(self, name: str) -> tuple[float, float] | None:
+        """(x, y) of a visible pedestrian, None while hidden."""
+        k = self._index[name]
+        return (float(self.x[k]), float(self.y[k])) if self.visible[k] else None
+
+
+def _overlap(ca, yaw_a, la, wa, cb, yaw_b, lb, wb) -> bool:
+    """Separating-axis test of two oriented rectangles (centres, yaws, half extents)."""
+    ax = [(math.cos(yaw_a), math.sin(yaw_a)), (-math.sin(yaw_a), math.cos(yaw_a))]
+    bx = [(math.cos(yaw_b), math.sin(yaw_b)), (-math.sin(yaw_b), math.cos(yaw_b))]
+    dx, dy = cb[0] - ca[0], cb[1] - ca[1]
+    for ux, uy in ax + bx:
+        ra = la * abs(ax[0][0] * ux + ax[0][1] * uy) + wa * abs(ax[1][0] * ux + ax[1][1] * uy)
+        rb = lb * abs(bx[0][0] * ux + bx[0][1] * uy) + wb * abs(bx[1][0] * ux + bx[1][1] * uy)
+        if abs(dx * ux + dy * uy) >= ra + rb:
+            return False
+    return True
