@@ -61,7 +61,8 @@ class ObjectState:
     Attributes:
         instance_id / name: the world's ids (the same ids as in camera masks and lidar
             ``instance_id``); semantic: class id (``simulator.scene.semantics``).
-        category: ``car``, ``truck``, ``static_object``, ``wall``, ...
+        category: ``car``, ``van``, ``truck``, ``bus``, ``cyclist``, ``motorcyclist``,
+            ``pedestrian``, ``debris``, ``static_object``, ``wall``, ... (``category_of``).
         center: box centre [m] (3,); size_lwh: length, width, height [m]; yaw: [rad].
         velocity: [m/s] (3,) world frame; yaw_rate: [rad/s].
         is_ego: the ego's own box (exporters leave it out of labels).
@@ -97,7 +98,8 @@ class Frame:
         measurements: the key sensors' measurements at ``time_s`` by sensor name (and the
             latest sample of every other sensor that fired since the previous frame).
         samples: every measurement since the previous frame, per sensor, in time order.
-        objects: every active vehicle (the ego flagged) and prop.
+        objects: every active vehicle (the ego flagged), group actor (pedestrians,
+            debris) and prop.
         calibration: per sensor, its ``SensorCalib``.
         traffic_lights: state ("red"/"yellow"/"green") by traffic-light instance id.
     """
@@ -154,40 +156,76 @@ def frame_rate_hz(rig: Rig) -> float:
     return float(min(rates))
 
 
-def category_of(semantic: int, length_m: float) -> str:
+def category_of(semantic: int, length_m: float, kind: str | None = None) -> str:
+    """The exported category of a box.
+
+    Args:
+        semantic: its semantic class id (``simulator.scene.semantics``).
+        length_m: its length [m].
+        kind: the vehicle kind (``simulator.vehicles.kinds``) of a vehicle's box, None for
+            other boxes (or when the world does not say).
+
+    Returns:
+        The semantic class name, except for the ``vehicle`` class (cars and vans): ``van``
+        for a van, ``truck`` for one at least ``TRUCK_MIN_LENGTH_M`` long (a car whose
+        scenario spec is that long), else ``car``.
+    """
     name = CLASS_NAMES[semantic] if semantic < len(CLASS_NAMES) else str(semantic)
     if semantic == SEMANTIC_CLASSES["vehicle"]:
+        if kind == "van":
+            return "van"
         return "truck" if length_m >= TRUCK_MIN_LENGTH_M else "car"
     return name
 
 
 def object_states(world: Any) -> list[ObjectState]:
-    """Every box of ``world.object_boxes()`` with its velocity (vehicles from the state
-    arrays; props stand still)."""
+    """Every box of ``world.object_boxes()`` with its velocity: vehicles' (of any kind)
+    from the state arrays, group actors' (pedestrians, debris) from
+    ``world.actor_velocities()``; props stand still."""
     st = world.state
     index_of = {int(iid): i for i, iid in enumerate(world.vehicle_ids)}
+    kinds = getattr(world, "vehicle_kinds", None)
+    # A world without actor groups (or a stand-in) may not have ``actor_velocities``.
+    actor_velocities = getattr(world, "actor_velocities", None)
+    actors = actor_velocities() if actor_velocities is not None else {}
     ego_iid = int(world.ego_instance_id)
     out: list[ObjectState] = []
     for b in world.object_boxes():
-        i = index_of.get(int(b.instance_id))
+        iid = int(b.instance_id)
+        i = index_of.get(iid)
         vel = np.zeros(3)
         yaw_rate = 0.0
-        if i is not None and b.semantic == SEMANTIC_CLASSES["vehicle"]:
+        kind = None
+        if i is not None:
             vel = np.array([float(st.vx_world[i]), float(st.vy_world[i]), 0.0])
             yaw_rate = float(st.yaw_rate[i])
+            kind = None if kinds is None else str(kinds[i])
+        elif iid in actors:
+            v, w = actors[iid]
+            vel = np.asarray(v, np.float64).reshape(3).copy()
+            yaw_rate = float(w)
         size = np.asarray(b.size, np.float64)
-        out.append(ObjectState(int(b.instance_id), b.name, int(b.semantic),
-                               category_of(int(b.semantic), float(size[0])),
+        out.append(ObjectState(iid, b.name, int(b.semantic),
+                               category_of(int(b.semantic), float(size[0]), kind),
                                np.asarray(b.center, np.float64), size, float(b.yaw), vel,
-                               yaw_rate, int(b.instance_id) == ego_iid))
+                               yaw_rate, iid == ego_iid))
     return out
 
 
 # What each exported format calls a category; categories missing here (buildings, trees,
 # poles, signs, lights) get no box labels (they stay in the native format and in the masks).
+# KITTI has no bus class: a bus is Misc (KITTI's class for vehicles outside its classes,
+# like trailers); a motorcyclist is Cyclist (KITTI's rider-on-a-two-wheeler box); nuScenes
+# counts vans as vehicle.car. nuScenes names are the official (lidarseg) categories.
 LABEL_CLASSES: dict[str, dict[str, str]] = {
     "car": {"kitti": "Car", "nuscenes": "vehicle.car"},
+    "van": {"kitti": "Van", "nuscenes": "vehicle.car"},
     "truck": {"kitti": "Truck", "nuscenes": "vehicle.truck"},
+    "bus": {"kitti": "Misc", "nuscenes": "vehicle.bus.rigid"},
+    "cyclist": {"kitti": "Cyclist", "nuscenes": "vehicle.bicycle"},
+    "motorcyclist": {"kitti": "Cyclist", "nuscenes": "vehicle.motorcycle"},
+    "pedestrian": {"kitti": "Pedestrian", "nuscenes": "human.pedestrian.adult"},
+    "debris": {"kitti": "Misc", "nuscenes": "movable_object.debris"},
     "static_object": {"kitti": "Misc", "nuscenes": "movable_object.pushable_pullable"},
     "wall": {"kitti": "Misc", "nuscenes": "movable_object.barrier"},
 }

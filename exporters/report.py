@@ -15,8 +15,9 @@ the first ``MAX_SAMPLE_EPISODES`` episodes, a camera image with its GT 2D boxes 
 bird's-eye view from the episode's middle frame.
 
 Conventions: a *labelled* object is a non-ego object whose category has box labels in the
-exported formats (``exporters.frame.LABEL_CLASSES``: car, truck, static_object, wall);
-counts are per frame, summed (one per object per frame: the number of 3D box labels).
+exported formats (``exporters.frame.LABEL_CLASSES``: the vehicle kinds, pedestrian, debris,
+static_object, wall); counts are per frame, summed (one per object per frame: the number of
+3D box labels).
 Distances are horizontal, ego origin to box centre [m]. GNSS error is the horizontal
 distance fix - truth [m] of every GNSS sample (between frames too); no fix: a gap.
 Everything is a function of the frames only (fixed plot sizes, no dates in the PNGs), so
@@ -51,7 +52,9 @@ BEV_RANGE_M = 60.0                # lidar BEV half-size [m]
 BEV_MAX_POINTS = 30_000
 MAX_SAMPLE_EPISODES = 4
 PLOT_DPI = 100
-CATEGORY_COLORS = {"car": (0, 200, 255), "truck": (255, 140, 0),
+CATEGORY_COLORS = {"car": (0, 200, 255), "van": (0, 200, 255), "truck": (255, 140, 0),
+                   "bus": (255, 140, 0), "cyclist": (255, 255, 0), "motorcyclist": (255, 255, 0),
+                   "pedestrian": (255, 40, 40), "debris": (60, 230, 60),
                    "static_object": (60, 230, 60), "wall": (230, 60, 230)}
 _N_BINS = int(round(DISTANCE_MAX_M / DISTANCE_BIN_M)) + 1
 
@@ -377,8 +380,9 @@ def _gnss_section(stats: list[dict[str, Any]]) -> str:
 
 def _sample_section(stats: list[dict[str, Any]]) -> str:
     parts = ["<h2 id=\"samples\">Sample frames</h2>",
-             "<p>Camera images with the labelled objects' GT 2D boxes (car cyan, truck "
-             "orange, static object green, wall magenta); lidar bird's-eye views in the ego "
+             "<p>Camera images with the labelled objects' GT 2D boxes (car and van cyan, "
+             "truck and bus orange, cyclist and motorcyclist yellow, pedestrian red, debris "
+             "and static object green, wall magenta); lidar bird's-eye views in the ego "
              f"frame coloured by semantic class. First {MAX_SAMPLE_EPISODES} episodes.</p>"]
     for s in stats[:MAX_SAMPLE_EPISODES]:
         parts.append(f"<h3>{esc(s['name'])}, frame {esc(s['sample_frame'])}</h3><div>")

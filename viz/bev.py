@@ -1,7 +1,10 @@
-"""Bird's-eye-view drawing of a world: roads, markings, props, lights and labelled cars.
+"""Bird's-eye-view drawing of a world: roads, markings, props, lights, labelled vehicles and
+the other actors.
 
-The static layer is rasterised once; each frame copies it and draws the vehicles. Images are
-BGR uint8 (OpenCV), x east to the right, y north up.
+The static layer is rasterised once; each frame copies it and draws the vehicles (every
+kind at its own size, in its paint colour; trucks, buses and two-wheelers outlined in their
+semantic class colour) and the pedestrians and debris (their GT boxes in the semantic
+palette, ``CLASS_COLORS``). Images are BGR uint8 (OpenCV), x east to the right, y north up.
 """
 
 from __future__ import annotations
@@ -23,6 +26,8 @@ _MAX_FULL_MAP_M = 420.0
 _FOLLOW_WINDOW_M = 220.0
 _DRAW_ORDER = ("road", "lane_marking", "vegetation", "building", "wall", "static_object",
                "pole", "traffic_sign", "traffic_light")
+_CAR = SEMANTIC_CLASSES["vehicle"]   # cars and vans keep a dark outline
+_MIN_ACTOR_PX = 5                    # pedestrians and debris: at least this wide a dot
 
 
 def _bgr(rgb: tuple[int, int, int]) -> tuple[int, int, int]:
@@ -107,10 +112,12 @@ class BevRenderer:
         return img
 
     def render(self, w: World, time_s: float | None = None) -> np.ndarray:
-        """The world's current frame: background, traffic lights, cars with their names."""
+        """The world's current frame: background, traffic lights, vehicles with their names,
+        pedestrians and debris."""
         img, self._offset = self._window(w.state.x[0], w.state.y[0])
         self._draw_lights(img, w.signals.lane_states())
         st, pr, tr = w.state, w.params, w.traffic
+        sem = w.vehicle_semantic
         for i in np.flatnonzero(tr.active):
             c, s = np.cos(st.yaw[i]), np.sin(st.yaw[i])
             hl, hw = pr.length_m[i] / 2, pr.width_m[i] / 2
@@ -119,18 +126,44 @@ class BevRenderer:
             poly = np.round(self._frame_px(xy) * 16).astype(np.int32)
             color = _bgr(w.vehicle_colors[i])
             cv2.fillPoly(img, [poly], color, lineType=cv2.LINE_AA, shift=4)
-            edge = (0, 0, 255) if tr.crashed[i] else ((0, 255, 255) if i == 0 else (20, 20, 20))
-            cv2.polylines(img, [poly], True, edge, 1 if i else 2, cv2.LINE_AA, shift=4)
+            if tr.crashed[i] or i == 0 or sem[i] == _CAR:
+                edge = (0, 0, 255) if tr.crashed[i] else \
+                    ((0, 255, 255) if i == 0 else (20, 20, 20))
+            else:   # trucks, buses, two-wheelers: outlined in their class colour
+                edge = _bgr(CLASS_COLORS[int(sem[i])])
+            thick = 1 if i and sem[i] == _CAR else 2
+            cv2.polylines(img, [poly], True, edge, thick, cv2.LINE_AA, shift=4)
             nose = self._frame_px(np.array([st.x[i] + c * hl, st.y[i] + s * hl]))
             cv2.circle(img, tuple(np.round(nose).astype(int)), 1, (255, 255, 255), -1)
             label = w.vehicle_names[i].replace("npc_", "")
             pos = self._frame_px(np.array([st.x[i], st.y[i]])) + (4, -4)
             cv2.putText(img, label, tuple(np.round(pos).astype(int)),
                         cv2.FONT_HERSHEY_SIMPLEX, 0.33, (255, 255, 255), 1, cv2.LINE_AA)
+        self._draw_actors(img, w)
         t = w.time_s if time_s is None else time_s
         cv2.putText(img, f"t = {t:6.1f} s", (8, 18), cv2.FONT_HERSHEY_SIMPLEX, 0.5,
                     (255, 255, 255), 1, cv2.LINE_AA)
         return img
+
+    def _draw_actors(self, img: np.ndarray, w: World) -> None:
+        """Pedestrians and debris (the world's group actors): their GT boxes filled with
+        their semantic class colour on a white ring; a box smaller than
+        ``_MIN_ACTOR_PX`` across (a person is ~2 px at 3 px/m) is drawn as a dot of that
+        size, so that it shows."""
+        for group in w.actor_groups:
+            for b in group.boxes():
+                color = _bgr(CLASS_COLORS.get(int(b.semantic), (255, 255, 255)))
+                centre = self._frame_px(np.asarray(b.center[:2], float))
+                cv2.circle(img, tuple(np.round(centre).astype(int)), _MIN_ACTOR_PX // 2 + 1,
+                           (255, 255, 255), -1, cv2.LINE_AA)
+                cv2.circle(img, tuple(np.round(centre).astype(int)), _MIN_ACTOR_PX // 2,
+                           color, -1, cv2.LINE_AA)
+                c, s = np.cos(b.yaw), np.sin(b.yaw)
+                hl, hw = b.size[0] / 2, b.size[1] / 2
+                local = np.array([[hl, hw], [-hl, hw], [-hl, -hw], [hl, -hw]])
+                xy = local @ np.array([[c, s], [-s, c]]) + np.asarray(b.center[:2])
+                poly = np.round(self._frame_px(xy) * 16).astype(np.int32)
+                cv2.fillPoly(img, [poly], color, lineType=cv2.LINE_AA, shift=4)
 
     def _draw_lights(self, img: np.ndarray, states: np.ndarray) -> None:
         for lane, stop_xy in self._signal_stops:

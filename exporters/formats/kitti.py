@@ -25,7 +25,8 @@ heading), where our boxes, upright on the ground, are exactly KITTI's: upright, 
 about y only:
 
 ==========  ============================================================================
-type        ``label_of(obj, "kitti")``: Car, Truck, Misc (props and walls)
+type        ``label_of(obj, "kitti")``: Car, Van, Truck, Cyclist (bicycles and
+            motorcycles with their riders), Pedestrian, Misc (buses, debris, props, walls)
 truncated   ``truncation``: the fraction of the projected 3D box outside the image, 0-1
 occluded    from ``occlusion`` (the hidden fraction of the object's silhouette):
             0 below ``OCCLUDED_PARTLY``, 1 below ``OCCLUDED_LARGELY``, else 2 (3,

@@ -60,7 +60,13 @@ _NUMERIC_TYPE = {"<f4": PackedElementField.FLOAT32, "<u2": PackedElementField.UI
 # Box colours (r, g, b, a) by object category; others grey.
 CATEGORY_RGBA = {
     "car": (0.20, 0.60, 1.00, 0.5),
+    "van": (0.30, 0.80, 1.00, 0.5),
     "truck": (0.10, 0.30, 0.90, 0.5),
+    "bus": (0.55, 0.25, 0.95, 0.5),
+    "cyclist": (0.95, 0.20, 0.45, 0.5),
+    "motorcyclist": (0.95, 0.45, 0.20, 0.5),
+    "pedestrian": (1.00, 0.10, 0.10, 0.5),
+    "debris": (0.90, 0.60, 0.55, 0.5),
     "static_object": (1.00, 0.60, 0.10, 0.5),
     "wall": (0.70, 0.70, 0.70, 0.5),
 }

@@ -1,8 +1,9 @@
 """Per-point labels (nuScenes-lidarseg / -panoptic) and the points-in-box count.
 
 Lidarseg class of a point, from our exact lidar GT ``semantic`` / ``instance_id``: objects
-with a nuScenes box label (``label_of(obj, "nuscenes")``: cars, trucks, pushable objects,
-barriers) take that category; everything else maps by semantic class (``STUFF_OF_SEMANTIC``).
+with a nuScenes box label (``label_of(obj, "nuscenes")``: vehicles of every kind,
+pedestrians, debris, pushable objects, barriers) take that category; everything else maps by
+semantic class (``STUFF_OF_SEMANTIC``; rain returns are ``noise``, which no box overrides).
 Panoptic label = 1000 * class index + instance number for "thing" classes (index < 24), the
 instance numbered 1, 2, ... per scene in order of first appearance in the LIDAR_TOP key frames
 (ties by world instance id); stuff and noise points have instance number 0.
@@ -14,7 +15,7 @@ import numpy as np
 
 from exporters.formats.nuscenes_tables import CATEGORY_INDEX, STUFF_START_INDEX
 from exporters.frame import ObjectState, label_of
-from simulator.scene.semantics import CLASS_NAMES
+from simulator.scene.semantics import CLASS_NAMES, SEMANTIC_CLASSES
 
 STUFF_OF_SEMANTIC: dict[str, str] = {
     "none": "noise",
@@ -30,6 +31,13 @@ STUFF_OF_SEMANTIC: dict[str, str] = {
     "vegetation": "static.vegetation",
     "vehicle": "vehicle.car",
     "static_object": "movable_object.pushable_pullable",
+    "pedestrian": "human.pedestrian.adult",
+    "cyclist": "vehicle.bicycle",
+    "truck": "vehicle.truck",
+    "bus": "vehicle.bus.rigid",
+    "debris": "movable_object.debris",
+    "motorcyclist": "vehicle.motorcycle",
+    "rain": "noise",        # raindrop returns: lidarseg's class for spurious points
 }
 MAX_INSTANCES_PER_SCENE = 999  # panoptic labels hold the instance number in 3 digits
 
@@ -48,7 +56,7 @@ def lidarseg_labels(semantic: np.ndarray, instance_id: np.ndarray,
         classes = np.array([boxed[i] for i in ids.tolist()], np.uint8)
         inst = np.asarray(instance_id, np.int64)
         pos = np.minimum(np.searchsorted(ids, inst), len(ids) - 1)
-        hit = ids[pos] == inst
+        hit = (ids[pos] == inst) & (sem != SEMANTIC_CLASSES["rain"])
         out[hit] = classes[pos[hit]]
     return out
 

@@ -44,6 +44,8 @@ ATTRIBUTES: dict[str, str] = {
     "pedestrian.moving": "The human is moving.",
 }
 MOVING_MIN_SPEED_MPS = 0.5  # a vehicle at least this fast is vehicle.moving, else stopped
+PEDESTRIAN_MOVING_MIN_SPEED_MPS = 0.2  # a person this fast is walking (slow walk ~0.5 m/s)
+CYCLE_CATEGORIES = ("vehicle.bicycle", "vehicle.motorcycle")  # attribute cycle.with_rider
 
 # nuScenes' visibility bins: token, level, upper bound of the visible fraction.
 VISIBILITY_BINS: tuple[tuple[str, str, float], ...] = (
@@ -92,11 +94,26 @@ def visibility_token(visible_fraction: float) -> str:
 
 
 def attribute_of(category_name: str, speed_mps: float) -> str | None:
-    """The one attribute of an annotation: vehicles are moving or stopped (every simulated
-    vehicle has a driver), other categories (barriers, pushable objects) get none."""
-    if not category_name.startswith("vehicle."):
-        return None
-    return "vehicle.moving" if speed_mps >= MOVING_MIN_SPEED_MPS else "vehicle.stopped"
+    """The one attribute of an annotation (of a category in ``CATEGORY_NAMES``).
+
+    Bicycles and motorcycles always carry their rider (``cycle.with_rider``); other
+    vehicles are ``vehicle.moving`` from ``MOVING_MIN_SPEED_MPS`` on, else
+    ``vehicle.stopped`` (every simulated vehicle has a driver, none is parked); people are
+    ``pedestrian.moving`` from ``PEDESTRIAN_MOVING_MIN_SPEED_MPS`` on, else
+    ``pedestrian.standing``; other categories (barriers, debris, pushable objects) get none.
+
+    Args:
+        category_name: the annotation's nuScenes category.
+        speed_mps: its ground speed [m/s].
+    """
+    if category_name in CYCLE_CATEGORIES:
+        return "cycle.with_rider"
+    if category_name.startswith("vehicle."):
+        return "vehicle.moving" if speed_mps >= MOVING_MIN_SPEED_MPS else "vehicle.stopped"
+    if category_name.startswith("human.pedestrian."):
+        return ("pedestrian.moving" if speed_mps >= PEDESTRIAN_MOVING_MIN_SPEED_MPS
+                else "pedestrian.standing")
+    return None
 
 
 def fixed_tables() -> dict[str, list[dict]]:

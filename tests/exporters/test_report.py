@@ -123,7 +123,8 @@ def test_known_counts_distances_and_gnss_errors():
     frame = Frame(0, 0, 0, 0.1, pose, {"g": no_fix}, {"g": [fix, no_fix]}, objects, {})
     stats = EpisodeStats(EpisodeInfo(0, 0, 1, 10.0, 0))
     stats.add(frame)
-    assert stats.class_counts == {"car": 1, "truck": 1, "static_object": 0, "wall": 1}
+    assert stats.class_counts == {**dict.fromkeys(LABEL_CLASSES, 0),
+                                  "car": 1, "truck": 1, "wall": 1}
     # 3 m and 12 m from the ego; 500 m lands in the last (overflow) bin.
     assert stats.distance_counts[0] == 1 and stats.distance_counts[int(12 // DISTANCE_BIN_M)] == 1
     assert stats.distance_counts[-1] == 1 and sum(stats.distance_counts) == 3
