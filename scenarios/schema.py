@@ -87,18 +87,47 @@ class Simulation(Strict):
 
 
 # --------------------------------------------------------------------------- props
-PropType = Literal["building", "wall", "box", "pole", "tree", "sign"]
+PropType = Literal["building", "wall", "box", "pole", "tree", "sign", "cone", "barrier",
+                   "parked_car"]
+PROP_DEFAULT_SIZES: dict[str, tuple[float, float, float]] = {
+    "cone": (0.4, 0.4, 0.7),          # a traffic cone, base plate included
+    "barrier": (3.0, 0.6, 0.8),       # one jersey (road works) barrier segment
+    "parked_car": (4.5, 1.8, 1.5),    # a car standing still (a breakdown, a parked row)
+}
+"""Size (l, w, h) [m] of the prop types whose ``size`` may be left out."""
 
 
 class Prop(Strict):
-    """A placed object; ``position`` is the footprint centre on the ground."""
+    """A placed object, or a row of ``count`` equal ones.
+
+    ``position`` is the footprint centre of the first; the others follow every
+    ``spacing_m`` along the yaw direction (a parked-car row, a cone taper). ``z_m`` lifts
+    the base off the ground: a bridge deck or a tunnel roof at 5.5 m is seen by sensors,
+    while vehicles (up to 4.5 m tall) pass below it.
+    """
 
     type: PropType
     position: Vec2
-    size: Vec3 = Field(description="Length (along yaw), width, height [m].")
+    size: Vec3 | None = Field(None, description="Length (along yaw), width, height [m]; "
+                              "may be left out for cone, barrier and parked_car.")
     yaw_deg: Angle = 0.0
     material: str | None = Field(None, max_length=64,
                                  description="Material name; default per type.")
+    count: int = Field(1, ge=1, le=MAX_PROPS, description="Props in the row.")
+    spacing_m: float = Field(0.0, ge=0, le=1000,
+                             description="Centre-to-centre distance along the yaw [m].")
+    z_m: float = Field(0.0, ge=0, le=1000, description="Base height above the ground [m].")
+
+    @model_validator(mode="after")
+    def _size_and_row(self) -> Prop:
+        if self.size is None:
+            if self.type not in PROP_DEFAULT_SIZES:
+                raise FieldError(("size",), f"required for a {self.type} (defaults exist "
+                                 f"for {', '.join(PROP_DEFAULT_SIZES)})")
+            object.__setattr__(self, "size", PROP_DEFAULT_SIZES[self.type])
+        if self.count > 1 and self.spacing_m <= 0:
+            raise FieldError(("spacing_m",), f"a row of {self.count} needs spacing_m > 0")
+        return self
 
 
 class Material(Strict):

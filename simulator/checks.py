@@ -13,13 +13,14 @@ from typing import Any
 
 import numpy as np
 
-from scenarios.limits import MAX_ROADSIDE_SLOTS
+from scenarios.limits import MAX_PROPS, MAX_ROADSIDE_SLOTS
 from scenarios.loader import format_loc, parse_loc
 from scenarios.schema import ArcSegment, Scenario
 from simulator.errors import WorldError
 from simulator.map.build import build_hdmap
 from simulator.map.hdmap import HDMap
 from simulator.map.route import plan_lane_route, plan_route
+from simulator.scene.props import VEHICLE_CLEARANCE_M, row_centers
 from simulator.scene.semantics import DEFAULT_MATERIALS, PROP_DEFAULTS
 
 _SECTIONS = tuple(Scenario.model_fields)
@@ -87,6 +88,7 @@ def check_scenario(scenario: Scenario) -> HDMap:
         raise CheckError(("traffic", "count"), f"{scenario.traffic.count} NPCs but the map "
                          "has no road lanes to spawn on")
     _check_materials(scenario)
+    _check_prop_count(scenario)
     _check_roadside(scenario, hdmap)
     _check_ego_clear(scenario, hdmap)
     return hdmap
@@ -120,6 +122,16 @@ def _check_materials(scenario: Scenario) -> None:
                              f"{', '.join(sorted(known))}")
 
 
+def _check_prop_count(scenario: Scenario) -> None:
+    """Rows expand to ``count`` props each; the world takes at most ``MAX_PROPS``."""
+    total = 0
+    for i, prop in enumerate(scenario.props):
+        total += prop.count
+        if total > MAX_PROPS:
+            raise CheckError(("props", i, "count"), f"the rows expand to more than "
+                             f"{MAX_PROPS} props ({total} up to this one)")
+
+
 def _check_roadside(scenario: Scenario, hdmap: HDMap) -> None:
     """Generated props cost the world time and memory with the map's size: bound them."""
     rs = scenario.map.roadside
@@ -144,17 +156,23 @@ def _check_ego_clear(scenario: Scenario, hdmap: HDMap) -> None:
     xy = hdmap.position(lane, scenario.ego.start.s_m)
     yaw = hdmap.heading_at(lane, scenario.ego.start.s_m)
     spec = scenario.ego.vehicle
-    props = scenario.props
-    centers = np.array([p.position for p in props], np.float64)
+    # Every prop of every row that stands in the way; elevated ones (a bridge, a tunnel
+    # roof) are driven under.
+    rows = [(i, c) for i, p in enumerate(scenario.props) if p.z_m < VEHICLE_CLEARANCE_M
+            for c in row_centers(p)]
+    if not rows:
+        return
+    props = [scenario.props[i] for i, _ in rows]
+    centers = np.array([c for _, c in rows], np.float64)
     half = np.array([p.size[:2] for p in props], np.float64) / 2.0
     yaws = np.radians([p.yaw_deg for p in props])
     hit = boxes_overlap(xy, yaw, np.array([spec.length_m, spec.width_m]) / 2.0,
                         centers, yaws, half)
     if hit.any():
-        i = int(np.flatnonzero(hit)[0])
-        p = props[i]
+        j = int(np.flatnonzero(hit)[0])
+        i, p, c = rows[j][0], props[j], centers[j]
         raise CheckError(("ego", "start"), f"overlaps props[{i}] ({p.type} at "
-                         f"({p.position[0]:g}, {p.position[1]:g}), {p.size[0]:g} x "
+                         f"({c[0]:g}, {c[1]:g}), {p.size[0]:g} x "
                          f"{p.size[1]:g} m): the ego would crash at t = 0; move the ego "
                          "(s_m) or the prop")
 

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from scenarios.limits import MAX_PROPS
 from scenarios.schema import Scenario
 from simulator.errors import WorldError
 from simulator.map.hdmap import HDMap
@@ -15,7 +16,7 @@ from simulator.scene.mirror import MaterialTable
 from simulator.scene.objects import SceneObject
 from simulator.scene.props import PropInstance, explicit_props, generate_roadside, traffic_lights
 from simulator.scene.road_meshes import build_road_objects
-from simulator.scene.semantics import DEFAULT_MATERIALS, MaterialInfo
+from simulator.scene.semantics import DEFAULT_MATERIALS, PROP_DEFAULTS, MaterialInfo
 
 STATIC_ID_BASE = 10_000  # static objects get instance ids from here; vehicles 1..n
 MAX_STATIC_OBJECTS = 4096
@@ -58,11 +59,15 @@ def build_static_scene(scenario: Scenario, hdmap: HDMap,
     info = material_info(scenario)
     objects = build_road_objects(hdmap, STATIC_ID_BASE)
     next_id = STATIC_ID_BASE + len(objects)
-    props = explicit_props(list(scenario.props), next_id)
-    for k, p in enumerate(props):
-        if p.material not in info:
-            raise WorldError(f"props[{k}].material: unknown material {p.material!r}; known: "
+    for k, prop in enumerate(scenario.props):
+        name = prop.material or PROP_DEFAULTS[prop.type][1]
+        if name not in info:
+            raise WorldError(f"props[{k}].material: unknown material {name!r}; known: "
                              f"{', '.join(sorted(info))}")
+    total = sum(prop.count for prop in scenario.props)
+    if total > MAX_PROPS:
+        raise WorldError(f"props: the rows expand to {total} props; at most {MAX_PROPS}")
+    props = explicit_props(list(scenario.props), next_id)       # rows expanded
     next_id += len(props)
     junctions = [tuple(x.position) for x in scenario.map.intersections]
     props += generate_roadside(hdmap, scenario.map.roadside, rng, next_id, props, junctions)

@@ -14,13 +14,19 @@ import numpy as np
 from scenarios.schema import Prop, Roadside
 from simulator.scene.objects import ObjectBox, SceneObject, box_mesh, merge_meshes
 from simulator.scene.semantics import PROP_DEFAULTS, SEMANTIC_CLASSES
+from simulator.vehicles.mesh import car_template
 
 log = logging.getLogger(__name__)
+
+VEHICLE_CLEARANCE_M = 4.5
+"""The tallest vehicle (a truck) [m]: a prop whose base is at least this high (a bridge
+deck, a tunnel roof) is passed below; one lower stands in the traffic's way."""
 
 
 @dataclass(frozen=True)
 class PropInstance:
-    """A prop in the world. ``center_xy`` is the footprint centre, ``size`` = (l, w, h) [m]."""
+    """A prop in the world. ``center_xy`` is the footprint centre, ``size`` = (l, w, h) [m],
+    ``z_m`` the height of its base above the ground [m]."""
 
     type: str
     center_xy: tuple[float, float]
@@ -30,19 +36,25 @@ class PropInstance:
     semantic: int
     instance_id: int
     name: str
+    z_m: float = 0.0
 
     @property
     def on_ground(self) -> bool:
-        """Whether the prop stands on the ground (cars stop for it and can hit it)."""
-        return True
+        """Whether the prop is in the traffic's way (cars stop for it and can hit it):
+        its base is lower than the tallest vehicle, ``VEHICLE_CLEARANCE_M``."""
+        return self.z_m < VEHICLE_CLEARANCE_M
 
     def box(self) -> ObjectBox:
         return ObjectBox(self.instance_id, self.semantic, self.name,
-                         np.array([self.center_xy[0], self.center_xy[1], self.size[2] / 2]),
+                         np.array([self.center_xy[0], self.center_xy[1],
+                                   self.z_m + self.size[2] / 2]),
                          np.array(self.size, float), self.yaw)
 
     def scene_object(self) -> SceneObject:
-        verts, tris = _MESHERS.get(self.type, _box)(self)
+        verts, tris = _MESHERS.get(self.type, _box)(self)   # standing on z = 0
+        if self.z_m:
+            verts = verts.copy()
+            verts[:, 2] += np.float32(self.z_m)
         return SceneObject(self.name, self.semantic, self.instance_id, self.material,
                            verts, tris)
 
@@ -92,7 +104,91 @@ def _traffic_light(p: PropInstance) -> tuple[np.ndarray, np.ndarray]:
     return merge_meshes([pole, head])
 
 
-_MESHERS = {"tree": _tree, "sign": _sign, "traffic_light": _traffic_light}
+def _orient_outward(verts: np.ndarray, tris: np.ndarray, center: np.ndarray) -> np.ndarray:
+    """Triangles re-wound counter-clockwise seen from outside a mesh star-shaped about
+    ``center``."""
+    a, b, c = verts[tris[:, 0]], verts[tris[:, 1]], verts[tris[:, 2]]
+    normal = np.cross(b - a, c - a)
+    inward = np.einsum("ij,ij->i", normal, (a + b + c) / 3 - center) < 0
+    out = tris.copy()
+    out[inward] = out[inward][:, ::-1]
+    return out
+
+
+def _place(p: PropInstance, local: np.ndarray) -> np.ndarray:
+    """Body-frame vertices (x along the yaw) -> world, standing on z = 0."""
+    c, s = np.cos(p.yaw), np.sin(p.yaw)
+    out = np.empty_like(local, dtype=np.float32)
+    out[:, 0] = p.center_xy[0] + c * local[:, 0] - s * local[:, 1]
+    out[:, 1] = p.center_xy[1] + s * local[:, 0] + c * local[:, 1]
+    out[:, 2] = local[:, 2]
+    return out
+
+
+CONE_PLATE_H_M = 0.03
+"""Thickness of a cone's square base plate (the full footprint) [m]."""
+_CONE_SIDES = 16
+
+
+def _cone(p: PropInstance) -> tuple[np.ndarray, np.ndarray]:
+    """A square base plate (the footprint, ``CONE_PLATE_H_M`` thick) under a 16-sided
+    truncated cone (base diameter 0.8 x the footprint's smaller side, top 0.1 x)."""
+    length, w, h = p.size
+    plate = box_mesh(p.center_xy, (length, w, CONE_PLATE_H_M), p.yaw)
+    n = _CONE_SIDES
+    ang = np.arange(n) * 2 * np.pi / n
+    r0, r1 = 0.4 * min(length, w), 0.05 * min(length, w)
+    rings = [np.stack([r * np.cos(ang), r * np.sin(ang), np.full(n, z)], 1)
+             for r, z in ((r0, CONE_PLATE_H_M), (r1, h))]
+    local = np.vstack(rings + [[[0.0, 0.0, CONE_PLATE_H_M]], [[0.0, 0.0, h]]])
+    bottom, top = 2 * n, 2 * n + 1
+    tris = []
+    for i in range(n):
+        j = (i + 1) % n
+        tris += [[i, j, n + j], [i, n + j, n + i], [j, i, bottom], [n + i, n + j, top]]
+    tris = _orient_outward(local, np.array(tris, np.int32), np.array([0.0, 0.0, h / 3]))
+    return merge_meshes([plate, (_place(p, local), tris)])
+
+
+# A jersey barrier's cross-section: (height, half-width), as fractions of (h, w).
+_JERSEY_PROFILE = np.array([[0.0, 0.5], [0.1, 0.5], [0.4, 0.3], [1.0, 0.125]])
+
+
+def _barrier(p: PropInstance) -> tuple[np.ndarray, np.ndarray]:
+    """A jersey barrier: its profile (wide foot, sloped flanks, narrow top) extruded
+    along the prop's length."""
+    length, w, h = p.size
+    k = len(_JERSEY_PROFILE)
+    z, half = _JERSEY_PROFILE[:, 0] * h, _JERSEY_PROFILE[:, 1] * w
+    # Vertex (end e, level i, side s): index e * 2k + 2 i + s; s = 0 right (-y), 1 left.
+    local = np.array([[x, sign * hw, zi] for x in (-length / 2, length / 2)
+                      for zi, hw in zip(z, half) for sign in (-1.0, 1.0)])
+
+    def v(e: int, i: int, side: int) -> int:
+        return e * 2 * k + 2 * i + side
+
+    tris = []
+    for i in range(k - 1):
+        for side in (0, 1):                         # the flanks
+            a, b = v(0, i, side), v(1, i, side)
+            tris += [[a, b, v(1, i + 1, side)], [a, v(1, i + 1, side), v(0, i + 1, side)]]
+        for e in (0, 1):                            # the end caps, level by level
+            tris += [[v(e, i, 0), v(e, i, 1), v(e, i + 1, 1)],
+                     [v(e, i, 0), v(e, i + 1, 1), v(e, i + 1, 0)]]
+    for i in (0, k - 1):                            # the bottom and the top
+        tris += [[v(0, i, 0), v(1, i, 0), v(1, i, 1)], [v(0, i, 0), v(1, i, 1), v(0, i, 1)]]
+    tris = _orient_outward(local, np.array(tris, np.int32), np.array([0.0, 0.0, 0.4 * h]))
+    return _place(p, local), tris
+
+
+def _parked_car(p: PropInstance) -> tuple[np.ndarray, np.ndarray]:
+    """The vehicles' low-poly car scaled to the prop's box (its bounding box exactly)."""
+    verts, tris = car_template()
+    return _place(p, verts.astype(np.float64) * np.asarray(p.size, np.float64)), tris
+
+
+_MESHERS = {"tree": _tree, "sign": _sign, "traffic_light": _traffic_light, "cone": _cone,
+            "barrier": _barrier, "parked_car": _parked_car}
 _LIGHT_SIZE = (0.35, 0.35, 4.5)   # footprint of the head, overall height [m]
 _LIGHT_KERB_OFFSET_M = 1.2        # from the outer lane's right edge to the pole
 
@@ -131,15 +227,26 @@ def traffic_lights(hdmap, first_instance_id: int) -> tuple[list[PropInstance],
 _ITEM_SIZES = {"pole": (0.25, 0.25, 7.0), "tree": (3.0, 3.0, 7.0), "sign": (0.7, 0.06, 2.6)}
 
 
+def row_centers(prop: Prop) -> np.ndarray:
+    """Footprint centres (count, 2) [m] of a prop row: ``position + k spacing_m (cos yaw,
+    sin yaw)`` for k = 0 .. count - 1."""
+    yaw = np.radians(prop.yaw_deg)
+    k = np.arange(prop.count, dtype=np.float64)[:, None]
+    return np.asarray(prop.position, np.float64) + k * prop.spacing_m * \
+        np.array([np.cos(yaw), np.sin(yaw)])
+
+
 def explicit_props(props: list[Prop], first_instance_id: int) -> list[PropInstance]:
-    """Props listed in the scenario, in file order."""
-    out = []
-    for k, prop in enumerate(props):
+    """Props listed in the scenario, in file order, every row expanded in place."""
+    out: list[PropInstance] = []
+    for prop in props:
         semantic_name, material = PROP_DEFAULTS[prop.type]
-        iid = first_instance_id + k
-        out.append(PropInstance(prop.type, tuple(prop.position), tuple(prop.size),
-                                float(np.radians(prop.yaw_deg)), prop.material or material,
-                                SEMANTIC_CLASSES[semantic_name], iid, f"{prop.type}_{iid}"))
+        for center in row_centers(prop):
+            iid = first_instance_id + len(out)
+            out.append(PropInstance(prop.type, (float(center[0]), float(center[1])),
+                                    tuple(prop.size), float(np.radians(prop.yaw_deg)),
+                                    prop.material or material, SEMANTIC_CLASSES[semantic_name],
+                                    iid, f"{prop.type}_{iid}", float(prop.z_m)))
     return out
 
 

@@ -68,6 +68,8 @@ DEFAULT_MATERIALS: MappingProxyType[str, MaterialInfo] = MappingProxyType({
     "bark": MaterialInfo((90, 65, 40), 0.20, 0.05),
     "car_paint": MaterialInfo((180, 180, 185), 0.35, 0.8),
     "cardboard": MaterialInfo((170, 130, 80), 0.45, 0.1),
+    # A traffic cone: orange plastic with a retro-reflective band (a bright lidar return).
+    "cone_plastic": MaterialInfo((245, 110, 20), 0.90, 0.1),
 })
 
 # Default (semantic class, material) for each placeable prop type.
@@ -79,4 +81,7 @@ PROP_DEFAULTS: MappingProxyType[str, tuple[str, str]] = MappingProxyType({
     "tree": ("vegetation", "foliage"),
     "sign": ("traffic_sign", "sign"),
     "traffic_light": ("traffic_light", "metal"),
+    "cone": ("static_object", "cone_plastic"),
+    "barrier": ("static_object", "concrete"),
+    "parked_car": ("vehicle", "car_paint"),
 })
