@@ -184,10 +184,8 @@ def object_states(world: Any) -> list[ObjectState]:
     ``world.actor_velocities()``; props stand still."""
     st = world.state
     index_of = {int(iid): i for i, iid in enumerate(world.vehicle_ids)}
-    kinds = getattr(world, "vehicle_kinds", None)
-    # A world without actor groups (or a stand-in) may not have ``actor_velocities``.
-    actor_velocities = getattr(world, "actor_velocities", None)
-    actors = actor_velocities() if actor_velocities is not None else {}
+    kinds = world.vehicle_kinds
+    actors = world.actor_velocities()
     ego_iid = int(world.ego_instance_id)
     out: list[ObjectState] = []
     for b in world.object_boxes():
@@ -195,11 +193,11 @@ def object_states(world: Any) -> list[ObjectState]:
         i = index_of.get(iid)
         vel = np.zeros(3)
         yaw_rate = 0.0
-        kind = None
+        kind = None     # not a vehicle
         if i is not None:
             vel = np.array([float(st.vx_world[i]), float(st.vy_world[i]), 0.0])
             yaw_rate = float(st.yaw_rate[i])
-            kind = None if kinds is None else str(kinds[i])
+            kind = str(kinds[i])
         elif iid in actors:
             v, w = actors[iid]
             vel = np.asarray(v, np.float64).reshape(3).copy()

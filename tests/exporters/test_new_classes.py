@@ -2,14 +2,13 @@
 size and velocity: KITTI ``label_2`` rows, nuScenes annotations (read by the devkit) and
 lidarseg classes, MCAP box colours.
 
-The export scene: the highway with no random traffic and one named actor of each kind at
-a known lane station ahead of the ego (and a pedestrian walking beside the road, when the
-pedestrian actors are in), exported with ``run_sim.py export``.
+The export scene: the highway with no random traffic, one named actor of each kind at a
+known lane station ahead of the ego and a pedestrian walking beside the road, exported with
+``run_sim.py export``.
 """
 
 from __future__ import annotations
 
-import importlib.util
 import subprocess
 import sys
 from pathlib import Path
@@ -35,7 +34,6 @@ from tests.exporters.devkit import run_devkit
 ROOT = Path(__file__).resolve().parents[2]
 RUN_SIM = [sys.executable, str(ROOT / "run_sim.py")]
 N_FRAMES = 4
-HAS_PEDESTRIANS = importlib.util.find_spec("simulator.actors.pedestrians") is not None
 WALK_MPS = 1.4
 
 # name: (kind, lane, station [m], speed [m/s]); the ego starts on hw/fwd/1 at 50 m, 25 m/s.
@@ -63,9 +61,9 @@ def scenario_data() -> dict:
     data["actors"] = [{"name": n, "kind": k, "start": {"lane": lane, "s_m": s},
                        "speed_mps": v, "desired_speed_mps": v}
                       for n, (k, lane, s, v) in ACTORS.items()]
-    if HAS_PEDESTRIANS:     # 1.5 m left of the road, walking east beside the traffic
-        data["pedestrians"] = [{"name": "walker", "path": [[-232.0, -248.5], [-150.0, -248.5]],
-                                "speed_mps": WALK_MPS}]
+    # 1.5 m left of the road, walking east beside the traffic
+    data["pedestrians"] = [{"name": "walker", "path": [[-232.0, -248.5], [-150.0, -248.5]],
+                            "speed_mps": WALK_MPS}]
     for s in data["sensors"]:
         if s["type"] == "camera":
             s.update({"width": 640, "height": 360})
@@ -128,7 +126,6 @@ def test_object_states_have_each_kind_category_and_state_velocity(world_objects)
         assert obj.yaw_rate == pytest.approx(float(w.state.yaw_rate[i]))
 
 
-@pytest.mark.skipif(not HAS_PEDESTRIANS, reason="no pedestrian actors (simulator.actors)")
 def test_pedestrian_state_has_its_walking_velocity(world_objects):
     w, _ = world_objects
     for _ in range(20):
@@ -218,7 +215,7 @@ def test_kitti_rows_have_each_kind_class_and_size(exported, world_objects):
     for p in sorted((exported["kitti"] / "training" / "label_2").glob("*.txt")):
         rows += [line.split() for line in p.read_text().splitlines()]
     assert len(sorted((exported["kitti"] / "training" / "label_2").glob("*.txt"))) == N_FRAMES
-    for name in list(ACTORS) + (["walker"] if HAS_PEDESTRIANS else []):
+    for name in list(ACTORS) + ["walker"]:
         kind = kind_of(name)
         lwh = expected_lwh(name)
         if lwh is None:
@@ -260,7 +257,7 @@ def test_nuscenes_categories_stay_the_official_32(devkit):
 
 def test_nuscenes_annotations_have_official_categories_and_attributes(devkit):
     anns = devkit["anns"]
-    for name in list(ACTORS) + (["walker"] if HAS_PEDESTRIANS else []):
+    for name in list(ACTORS) + ["walker"]:
         kind = kind_of(name)
         lwh = expected_lwh(name)
         mine = [a for a in anns if a["category"] == NUSCENES_CLASS[kind]
@@ -279,10 +276,9 @@ def test_nuscenes_box_velocity_is_the_state_speed(devkit):
     for a in middle:   # the truck holds 20 m/s east on the straight
         np.testing.assert_allclose(a["velocity"][:2], [ACTORS["lead_truck"][3], 0.0],
                                    atol=0.05)
-    if HAS_PEDESTRIANS:
-        walker = [a for a in devkit["anns"] if a["category"] == "human.pedestrian.adult"
-                  and a["inner"]]
-        assert walker
-        for a in walker:
-            np.testing.assert_allclose(a["velocity"][:2], [WALK_MPS, 0.0], atol=0.1)
+    walker = [a for a in devkit["anns"] if a["category"] == "human.pedestrian.adult"
+              and a["inner"]]
+    assert walker
+    for a in walker:
+        np.testing.assert_allclose(a["velocity"][:2], [WALK_MPS, 0.0], atol=0.1)
 

@@ -3,16 +3,11 @@
 
 from __future__ import annotations
 
-import importlib.util
-
 import numpy as np
-import pytest
 
 from scenarios import load
 from simulator.scene.semantics import CLASS_COLORS, SEMANTIC_CLASSES
 from viz.bev import BevRenderer
-
-HAS_PEDESTRIANS = importlib.util.find_spec("simulator.actors.pedestrians") is not None
 
 
 def _world(pedestrians: bool):
@@ -65,7 +60,6 @@ def test_trucks_and_cyclists_are_drawn_at_their_size_and_outlined_in_their_class
             assert _near(img, col, row, paint, 0, tol=3)
 
 
-@pytest.mark.skipif(not HAS_PEDESTRIANS, reason="no pedestrian actors (simulator.actors)")
 def test_pedestrians_are_drawn_in_the_palette_colour():
     with _world(True) as w:
         r = BevRenderer.of(w)
