@@ -56,6 +56,11 @@ class Pedestrian(Strict):
     height_m: float = Field(1.75, ge=0.5, le=2.5)
     width_m: float = Field(0.55, ge=0.2, le=1.5, description="Shoulder width.")
     depth_m: float = Field(0.3, ge=0.1, le=1.0, description="Chest to back.")
+    gap_s: float = Field(2.0, ge=0, le=30, description="Gap acceptance at the kerb: steps "
+                         "onto the road only if every vehicle heading for its crossing "
+                         "line is more than speed x gap_s + its stopping distance away "
+                         "(simulator.actors.pedestrians); 0: walks out regardless (a "
+                         "pedestrian darting out, for emergency-braking tests).")
 
 
 class DebrisItem(Strict):

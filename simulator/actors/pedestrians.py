@@ -10,7 +10,11 @@ Sensors see a low-poly body (two legs that swing with the gait, torso, head) in 
 pedestrian's own instance id, semantic class ``pedestrian``; its GT box is the body's
 extent now (the legs' stride included). Drivers stop for a pedestrian on the road: its
 footprint, grown ahead by ``YIELD_AHEAD_S`` of walking (the space it is about to step
-into), is a lane obstacle for the next decision (``LaneArrays.set_dynamic_obstacles``).
+into: the next lane too), is a lane obstacle for the next decision
+(``LaneArrays.set_dynamic_obstacles``). A pedestrian about to step onto the road waits
+at the kerb until the gap is acceptable (``_gap_ok``: every vehicle heading for its
+crossing line can stop comfortably before it, ``gap_s`` of headway included); ``gap_s:
+0`` walks out regardless.
 A vehicle whose body overlaps a pedestrian's is a collision (each contact once).
 
 Gait: cadence from walking speed (a stride, two steps, of ``STRIDE_M`` = 1.4 m at
@@ -27,7 +31,8 @@ from simulator.scene.collision_monitor import Collision
 from simulator.scene.objects import ObjectBox
 from simulator.scene.semantics import SEMANTIC_CLASSES, MaterialInfo
 
-YIELD_AHEAD_S = 1.5     # a walking pedestrian claims the road it reaches in this time
+YIELD_AHEAD_S = 3.0     # a walking pedestrian claims the road it reaches in this time
+GAP_DECEL_MPS2 = 3.0    # gap acceptance: a car must be able to stop braking this hard
 STRIDE_M = 1.4          # one gait cycle (two steps) [m]
 SWING_M = 0.22          # a foot's largest excursion from the hip, along the walk [m]
 LEG_DEPTH_M, LEG_WIDTH_M = 0.16, 0.14
@@ -85,7 +90,29 @@ class PedestrianGroup:
         self.length_m = np.array([c[-1] for c in cum])
         owner = np.repeat(np.arange(n), [len(q) for q in pts])
         self._keys = owner * _KEY + self._cum
+        self.gap_s = np.array([p.gap_s for p in specs])
+        self.crossings = [self._road_crossings(k, host.hdmap) if self.gap_s[k] > 0 else []
+                          for k in range(n)]
         self.reset(np.random.default_rng(0))
+
+    def _points(self, k: int, u: np.ndarray) -> np.ndarray:
+        """(len(u), 2) points at arc lengths ``u`` along pedestrian k's path."""
+        lo, hi = self._first[k], self._last[k]
+        cum, pts = self._cum[lo:hi + 1], self._pts[lo:hi + 1]
+        return np.stack([np.interp(u, cum, pts[:, 0]), np.interp(u, cum, pts[:, 1])], 1)
+
+    def _road_crossings(self, k: int, hdmap) -> list[tuple[float, float, np.ndarray,
+                                                         np.ndarray]]:
+        """Where pedestrian k's path is on the road: (u_in, u_out, point in, point out),
+        sampled every 0.25 m (with the 0.3 m the lanes' obstacle test adds)."""
+        u = np.linspace(0.0, self.length_m[k], max(2, int(self.length_m[k] / 0.25) + 1))
+        on = hdmap.is_on_road(self._points(k, u), margin_m=0.3)
+        out = []
+        edges = np.flatnonzero(np.diff(np.concatenate([[0], on.astype(np.int8), [0]])))
+        for a, b in zip(edges[::2], edges[1::2]):
+            u_in, u_out = u[max(a - 1, 0)], u[min(b, len(u) - 1)]
+            out.append((float(u_in), float(u_out), *self._points(k, np.array([u_in, u_out]))))
+        return out
 
     # ------------------------------------------------------------------ episodes
     def reset(self, rng: np.random.Generator) -> None:
@@ -95,6 +122,7 @@ class PedestrianGroup:
         self.speed_mps = self.base_speed_mps.copy()
         self.visible = ~self.hidden
         self.walking = self.visible & ~self.waits
+        self.held = np.zeros(n, bool)                # walking, but waiting for a gap
         self.phase = rng.uniform(0.0, 2.0 * np.pi, n)
         colors = _CLOTHES[rng.integers(0, len(_CLOTHES), n)]
         for iid, c in zip(self.instance_ids, colors):
@@ -127,7 +155,17 @@ class PedestrianGroup:
         w = self.walking
         if not w.any():
             return
-        self.u[w] += self.direction[w] * self.speed_mps[w] * dt_s
+        u_new = self.u + np.where(w, self.direction * self.speed_mps * dt_s, 0.0)
+        self.held[:] = False
+        for k in np.flatnonzero(w & (self.gap_s > 0)):
+            for u_in, u_out, a, b in self.crossings[k]:
+                entering = (self.u[k] <= u_in < u_new[k]) if self.direction[k] > 0 \
+                    else (self.u[k] >= u_out > u_new[k])
+                if entering and not self._gap_ok(world, k, a, b):
+                    u_new[k] = self.u[k]            # waits at the kerb
+                    self.held[k] = True
+        w = w & ~self.held
+        self.u[w] = u_new[w]
         self.phase[w] += 2.0 * np.pi * self.speed_mps[w] / STRIDE_M * dt_s
         over = w & (self.u >= self.length_m)
         under = w & (self.u <= 0.0) & (self.direction < 0)
@@ -156,12 +194,39 @@ class PedestrianGroup:
         self.x, self.y = xy[:, 0], xy[:, 1]
         self.yaw = np.where(self.direction > 0, heading, heading + np.pi)
         self.yaw = (self.yaw + np.pi) % (2 * np.pi) - np.pi
-        moving = self.walking.astype(float) * self.speed_mps
+        moving = (self.walking & ~self.held).astype(float) * self.speed_mps
         self.vx, self.vy = moving * np.cos(self.yaw), moving * np.sin(self.yaw)
         # Leg swing: the feet at +-swing along the walk; still when standing.
-        self.swing = np.where(self.walking, SWING_M * np.sin(self.phase), 0.0)
+        self.swing = np.where(self.walking & ~self.held, SWING_M * np.sin(self.phase), 0.0)
         self.box_length_m = np.maximum(self.depth_m,
                                        2.0 * np.abs(self.swing) + LEG_DEPTH_M)
+
+    def _gap_ok(self, world, k: int, a: np.ndarray, b: np.ndarray) -> bool:
+        """Whether pedestrian k may step onto the road to cross from ``a`` to ``b``: every
+        vehicle whose heading line meets the crossing (1 m past either end) is either past
+        it or farther from it than ``v gap_s + v^2 / (2 GAP_DECEL_MPS2)`` + half its length
+        + 2 m (it can stop comfortably behind the pedestrian)."""
+        st, tr, pr = world.state, world.traffic, world.params
+        act = np.flatnonzero(tr.active)
+        if not len(act):
+            return True
+        d = b - a
+        length = float(np.hypot(*d))
+        if length < 1e-9:
+            return True
+        hx, hy = np.cos(st.yaw[act]), np.sin(st.yaw[act])
+        px, py = a[0] - st.x[act], a[1] - st.y[act]
+        denom = hx * d[1] - hy * d[0]
+        ok = np.abs(denom) > 1e-6
+        denom = np.where(ok, denom, 1.0)
+        t = (px * d[1] - py * d[0]) / denom           # along the vehicle's heading [m]
+        s = (px * hy - py * hx) / denom               # along the crossing (0 at a, 1 at b)
+        e = 1.0 / length
+        v = np.maximum(st.vx[act], 0.0)
+        half = pr.length_m[act] / 2
+        reach = v * self.gap_s[k] + v * v / (2 * GAP_DECEL_MPS2) + half + 2.0
+        blocked = ok & (s >= -e) & (s <= 1 + e) & (t > -half - 1.0) & (t < reach)
+        return not blocked.any()
 
     # ------------------------------------------------------------------ what others see
     def obstacles(self) -> list[np.ndarray]:
@@ -169,7 +234,8 @@ class PedestrianGroup:
         for k in np.flatnonzero(self.visible):
             c, s = math.cos(self.yaw[k]), math.sin(self.yaw[k])
             half_l, half_w = self.box_length_m[k] / 2, self.width_m[k] / 2
-            ahead = half_l + (YIELD_AHEAD_S * self.speed_mps[k] if self.walking[k] else 0.0)
+            ahead = half_l + (YIELD_AHEAD_S * self.speed_mps[k]
+                              if self.walking[k] and not self.held[k] else 0.0)
             local = np.array([[ahead, half_w], [-half_l, half_w], [-half_l, -half_w],
                               [ahead, -half_w]])
             out.append(local @ np.array([[c, s], [-s, c]]) + [self.x[k], self.y[k]])

@@ -218,3 +218,31 @@ pedestrians:
     with pytest.raises(ScenarioError) as e:
         parse_scenario(dup, "p.yaml")
     assert "p.yaml:8:" in str(e.value) and "taken" in str(e.value)
+
+
+def test_a_pedestrian_waits_at_the_kerb_for_a_gap_then_crosses() -> None:
+    # The ego comes at 15 m/s from 60 m before the crossing (x = -150): nearer than
+    # 15 x 2 + 15^2 / 6 + 4.6 / 2 + 2 = 71.8 m, so the pedestrian (at the kerb, 0.5 m off
+    # the road) waits, the ego passes at speed, then the pedestrian walks. With gap_s 0
+    # it walks out in front of the ego at once.
+    ped = {"name": "p", "path": [[-150.0, -265.3], [-150.0, -246.0]], "speed_mps": 1.4}
+    sc = _scenario([ped], ego_speed=15.0, ego_s=90.0)
+    sc = sc.model_copy(update={"ego": sc.ego.model_copy(update={
+        "autopilot": sc.ego.autopilot.model_copy(update={"cruise_speed_mps": 15.0})})})
+    with World(sc) as w:
+        g, k = _ped(w, "p")
+        y0 = g.y[k]
+        waited = []
+        for _ in range(int(12 / w.dt_s)):
+            w.step()
+            if w.state.x[0] - w.params.length_m[0] / 2 < -150.0:
+                waited.append(g.y[k])
+                assert w.state.vx[0] > 14.5           # the ego never had to brake
+        assert not w.collisions
+        assert max(waited) < -265.3 + 0.2              # on the kerb until the ego passed
+        assert g.y[k] > y0 + 3.0                       # and then on its way across
+    jay = dict(ped, gap_s=0.0)
+    with World(_scenario([jay], ego_speed=15.0, ego_s=90.0)) as w:
+        g, k = _ped(w, "p")
+        _run(w, 1.0)
+        assert g.y[k] == pytest.approx(-265.3 + 1.4, abs=1e-6)   # walked out at once
