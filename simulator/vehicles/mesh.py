@@ -10,11 +10,17 @@ hood/trunk elsewhere, so the car reads as a car from the side and from above. Cl
 Body frame: x forward, y left, z up, origin on the ground below the footprint centre. The
 template spans exactly x, y in [-0.5, 0.5] and z in [0, 1]; scaling by (length, width,
 height) therefore gives an axis-aligned bounding box of exactly that size.
+
+The other kinds' templates (van, truck, bus, cyclist, motorcycle) are built from closed
+convex parts in ``simulator.vehicles.templates`` to the same contract; ``place_vehicles``
+places a mixed fleet, one numpy pass per template present.
 """
 
 from __future__ import annotations
 
 import numpy as np
+
+from simulator.vehicles.templates import BUILDERS
 
 # Sections: x, bottom z, belt-line z, upper z, body half-width, upper half-width (unit car).
 _SECTIONS = np.array([
@@ -62,18 +68,72 @@ _TEMPLATE_V.setflags(write=False)
 _TEMPLATE_T.setflags(write=False)
 
 
+MESHES: tuple[str, ...] = ("car", "van", "truck", "bus", "cyclist", "motorcycle")
+"""Template names; ``mesh_index`` gives a name's position, the ``mesh_idx`` of
+``place_vehicles``."""
+
+_TEMPLATES: tuple[tuple[np.ndarray, np.ndarray], ...] = tuple(
+    (_TEMPLATE_V, _TEMPLATE_T) if name == "car" else BUILDERS[name]() for name in MESHES)
+for _v, _t in _TEMPLATES:
+    _v.setflags(write=False)
+    _t.setflags(write=False)
+
+
+def mesh_index(name: str) -> int:
+    """Position of template ``name`` in ``MESHES``; ValueError listing the known names."""
+    try:
+        return MESHES.index(name)
+    except ValueError:
+        raise ValueError(f"unknown vehicle mesh {name!r}; known: {', '.join(MESHES)}") from None
+
+
+def template(name: str) -> tuple[np.ndarray, np.ndarray]:
+    """Unit template ``name`` (one of ``MESHES``): (V, 3) float32 vertices spanning exactly
+    [-0.5, 0.5]^2 x [0, 1], (T, 3) int32 triangles, closed part by part, wound outward.
+    Copies."""
+    v, t = _TEMPLATES[mesh_index(name)]
+    return v.copy(), t.copy()
+
+
 def car_template() -> tuple[np.ndarray, np.ndarray]:
     """The unit car: (V, 3) float32 vertices in [-0.5, 0.5]^2 x [0, 1], (T, 3) int32 triangles."""
     return _TEMPLATE_V.copy(), _TEMPLATE_T.copy()
 
 
-def collision_hull_vertices(length: float, width: float, height: float) -> np.ndarray:
-    """Template vertices scaled to (length, width, height) [m], (V, 3) float64, body frame.
+def collision_hull_vertices(length: float, width: float, height: float, mesh: str = "car"
+                            ) -> np.ndarray:
+    """Template ``mesh`` vertices scaled to (length, width, height) [m], (V, 3) float64,
+    body frame.
 
     Meant for a pybullet ``GEOM_MESH`` collision shape, which takes their convex hull (the
-    cabin's shoulders are filled in; the outline and height match the mesh exactly).
+    cabin's shoulders and the gaps between a bicycle's wheels are filled in; the outline and
+    height match the mesh exactly).
     """
-    return _TEMPLATE_V.astype(np.float64) * np.array([length, width, height])
+    v, _ = _TEMPLATES[mesh_index(mesh)]
+    return v.astype(np.float64) * np.array([length, width, height])
+
+
+def _place(tv: np.ndarray, tt: np.ndarray, x: np.ndarray, y: np.ndarray, yaw: np.ndarray,
+           length: np.ndarray, width: np.ndarray, height: np.ndarray, z: np.ndarray | None
+           ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """n copies of template (tv, tt), scaled and posed; float64 (n,) inputs."""
+    n = x.shape[0]
+    nv, nt = len(tv), len(tt)
+    c, s = np.cos(yaw), np.sin(yaw)
+    lx = tv[None, :, 0] * length[:, None]    # (n, V)
+    ly = tv[None, :, 1] * width[:, None]
+    verts = np.empty((n, nv, 3), np.float32)
+    verts[:, :, 0] = x[:, None] + c[:, None] * lx - s[:, None] * ly
+    verts[:, :, 1] = y[:, None] + s[:, None] * lx + c[:, None] * ly
+    lz = tv[None, :, 2] * height[:, None]
+    verts[:, :, 2] = lz if z is None else lz + z[:, None]
+    tris = tt[None] + (np.arange(n, dtype=np.int32) * nv)[:, None, None]
+    tri_vehicle = np.repeat(np.arange(n, dtype=np.int32), nt)
+    return verts.reshape(-1, 3), tris.reshape(-1, 3), tri_vehicle
+
+
+def _as_f64(*arrays: np.ndarray | None) -> list[np.ndarray | None]:
+    return [None if a is None else np.asarray(a, np.float64) for a in arrays]
 
 
 def place_cars(x: np.ndarray, y: np.ndarray, yaw: np.ndarray, length: np.ndarray,
@@ -92,18 +152,45 @@ def place_cars(x: np.ndarray, y: np.ndarray, yaw: np.ndarray, length: np.ndarray
         tri_vehicle (n*T,) int32: index (0..n-1) of the car owning each triangle. Car k
         owns vertices ``k*V .. (k+1)*V - 1`` and triangles ``k*T .. (k+1)*T - 1``.
     """
-    x = np.asarray(x, np.float64)
-    n = x.shape[0]
-    nv, nt = len(_TEMPLATE_V), len(_TEMPLATE_T)
-    tv = _TEMPLATE_V
-    c, s = np.cos(yaw), np.sin(yaw)
-    lx = tv[None, :, 0] * np.asarray(length, np.float64)[:, None]    # (n, V)
-    ly = tv[None, :, 1] * np.asarray(width, np.float64)[:, None]
-    verts = np.empty((n, nv, 3), np.float32)
-    verts[:, :, 0] = x[:, None] + c[:, None] * lx - s[:, None] * ly
-    verts[:, :, 1] = np.asarray(y, np.float64)[:, None] + s[:, None] * lx + c[:, None] * ly
-    lz = tv[None, :, 2] * np.asarray(height, np.float64)[:, None]
-    verts[:, :, 2] = lz if z is None else lz + np.asarray(z, np.float64)[:, None]
-    tris = _TEMPLATE_T[None] + (np.arange(n, dtype=np.int32) * nv)[:, None, None]
-    tri_vehicle = np.repeat(np.arange(n, dtype=np.int32), nt)
-    return verts.reshape(-1, 3), tris.reshape(-1, 3), tri_vehicle
+    return _place(_TEMPLATE_V, _TEMPLATE_T, *_as_f64(x, y, yaw, length, width, height, z))
+
+
+def place_vehicles(mesh_idx: np.ndarray, x: np.ndarray, y: np.ndarray, yaw: np.ndarray,
+                   length: np.ndarray, width: np.ndarray, height: np.ndarray,
+                   z: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """One mesh holding every vehicle, each its own kind's template scaled to its size and
+    posed in the world frame (one vectorised pass per template present).
+
+    Args:
+        mesh_idx: (n,) int template of each vehicle (``mesh_index``; position in ``MESHES``).
+        x, y: (n,) footprint centres, world frame [m].
+        yaw: (n,) headings [rad].
+        length, width, height: (n,) body sizes [m] (the bounding box of the placed mesh).
+        z: (n,) ground height under each vehicle [m]; None: 0.
+
+    Returns:
+        vertices (N, 3) float32 [m], triangles (M, 3) int32 indexing them, and tri_vehicle
+        (M,) int32: the input index (0..n-1) of the vehicle owning each triangle. Vertices
+        and triangles are grouped by template in ``MESHES`` order, vehicles in input order
+        within a group; with only cars this is exactly ``place_cars``.
+    """
+    idx = np.asarray(mesh_idx, np.int64).reshape(-1)
+    x, y, yaw, length, width, height, z = _as_f64(x, y, yaw, length, width, height, z)
+    if len(idx) and (idx.min() < 0 or idx.max() >= len(MESHES)):
+        raise ValueError(f"mesh_idx outside 0..{len(MESHES) - 1}: {np.unique(idx)}")
+    verts, tris, owner, offset = [], [], [], 0
+    for m in np.unique(idx):
+        sel = np.flatnonzero(idx == m)
+        tv, tt = _TEMPLATES[m]
+        v, t, o = _place(tv, tt, x[sel], y[sel], yaw[sel], length[sel], width[sel],
+                         height[sel], None if z is None else z[sel])
+        verts.append(v)
+        tris.append(t + np.int32(offset))
+        owner.append(sel[o].astype(np.int32))
+        offset += len(v)
+    if not verts:
+        return (np.zeros((0, 3), np.float32), np.zeros((0, 3), np.int32),
+                np.zeros(0, np.int32))
+    if len(verts) == 1:
+        return verts[0], tris[0], owner[0]
+    return np.concatenate(verts), np.concatenate(tris), np.concatenate(owner)
