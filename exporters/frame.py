@@ -26,6 +26,10 @@ from simulator.scene.semantics import CLASS_NAMES, SEMANTIC_CLASSES
 
 KEY_SENSOR_TYPES = ("camera", "lidar")
 TRUCK_MIN_LENGTH_M = 6.0  # a vehicle at least this long is a truck in the exported labels
+# Prop types (``scenario.props[].type``) with a category of their own; other props take
+# their semantic class name (a ``box`` is ``static_object``).
+PROP_CATEGORIES: dict[str, str] = {"cone": "traffic_cone", "barrier": "barrier",
+                                   "parked_car": "parked_car"}
 
 
 @dataclass(frozen=True)
@@ -62,7 +66,8 @@ class ObjectState:
         instance_id / name: the world's ids (the same ids as in camera masks and lidar
             ``instance_id``); semantic: class id (``simulator.scene.semantics``).
         category: ``car``, ``van``, ``truck``, ``bus``, ``cyclist``, ``motorcyclist``,
-            ``pedestrian``, ``debris``, ``static_object``, ``wall``, ... (``category_of``).
+            ``pedestrian``, ``debris``, ``parked_car``, ``traffic_cone``, ``barrier``,
+            ``static_object``, ``wall``, ... (``category_of``).
         center: box centre [m] (3,); size_lwh: length, width, height [m]; yaw: [rad].
         velocity: [m/s] (3,) world frame; yaw_rate: [rad/s].
         is_ego: the ego's own box (exporters leave it out of labels).
@@ -162,15 +167,18 @@ def category_of(semantic: int, length_m: float, kind: str | None = None) -> str:
     Args:
         semantic: its semantic class id (``simulator.scene.semantics``).
         length_m: its length [m].
-        kind: the vehicle kind (``simulator.vehicles.kinds``) of a vehicle's box, None for
-            other boxes (or when the world does not say).
+        kind: the vehicle kind (``simulator.vehicles.kinds``) of a vehicle's box, the prop
+            type of a prop's, None for other boxes (or when the world does not say).
 
     Returns:
-        The semantic class name, except for the ``vehicle`` class (cars and vans): ``van``
-        for a van, ``truck`` for one at least ``TRUCK_MIN_LENGTH_M`` long (a car whose
-        scenario spec is that long), else ``car``.
+        ``PROP_CATEGORIES[kind]`` for the props listed there (``parked_car``,
+        ``traffic_cone``, ``barrier``); else the semantic class name, except for the
+        ``vehicle`` class (cars and vans): ``van`` for a van, ``truck`` for one at least
+        ``TRUCK_MIN_LENGTH_M`` long (a car whose scenario spec is that long), else ``car``.
     """
     name = CLASS_NAMES[semantic] if semantic < len(CLASS_NAMES) else str(semantic)
+    if kind in PROP_CATEGORIES:
+        return PROP_CATEGORIES[kind]
     if semantic == SEMANTIC_CLASSES["vehicle"]:
         if kind == "van":
             return "van"
@@ -185,6 +193,7 @@ def object_states(world: Any) -> list[ObjectState]:
     st = world.state
     index_of = {int(iid): i for i, iid in enumerate(world.vehicle_ids)}
     kinds = world.vehicle_kinds
+    prop_types = {int(p.instance_id): str(p.type) for p in world.props}
     actors = world.actor_velocities()
     ego_iid = int(world.ego_instance_id)
     out: list[ObjectState] = []
@@ -193,15 +202,15 @@ def object_states(world: Any) -> list[ObjectState]:
         i = index_of.get(iid)
         vel = np.zeros(3)
         yaw_rate = 0.0
-        kind = None     # not a vehicle
+        kind = prop_types.get(iid)      # None: neither a vehicle nor a prop
         if i is not None:
             vel = np.array([float(st.vx_world[i]), float(st.vy_world[i]), 0.0])
             yaw_rate = float(st.yaw_rate[i])
             kind = str(kinds[i])
         elif iid in actors:
-            v, w = actors[iid]
+            v, rate = actors[iid]
             vel = np.asarray(v, np.float64).reshape(3).copy()
-            yaw_rate = float(w)
+            yaw_rate = float(rate)
         size = np.asarray(b.size, np.float64)
         out.append(ObjectState(iid, b.name, int(b.semantic),
                                category_of(int(b.semantic), float(size[0]), kind),
@@ -214,7 +223,8 @@ def object_states(world: Any) -> list[ObjectState]:
 # poles, signs, lights) get no box labels (they stay in the native format and in the masks).
 # KITTI has no bus class: a bus is Misc (KITTI's class for vehicles outside its classes,
 # like trailers); a motorcyclist is Cyclist (KITTI's rider-on-a-two-wheeler box); nuScenes
-# counts vans as vehicle.car. nuScenes names are the official (lidarseg) categories.
+# counts vans as vehicle.car (a parked car is one too, attribute vehicle.parked). nuScenes
+# names are the official (lidarseg) categories.
 LABEL_CLASSES: dict[str, dict[str, str]] = {
     "car": {"kitti": "Car", "nuscenes": "vehicle.car"},
     "van": {"kitti": "Van", "nuscenes": "vehicle.car"},
@@ -224,9 +234,13 @@ LABEL_CLASSES: dict[str, dict[str, str]] = {
     "motorcyclist": {"kitti": "Cyclist", "nuscenes": "vehicle.motorcycle"},
     "pedestrian": {"kitti": "Pedestrian", "nuscenes": "human.pedestrian.adult"},
     "debris": {"kitti": "Misc", "nuscenes": "movable_object.debris"},
+    "parked_car": {"kitti": "Car", "nuscenes": "vehicle.car"},
+    "traffic_cone": {"kitti": "Misc", "nuscenes": "movable_object.trafficcone"},
+    "barrier": {"kitti": "Misc", "nuscenes": "movable_object.barrier"},
     "static_object": {"kitti": "Misc", "nuscenes": "movable_object.pushable_pullable"},
     "wall": {"kitti": "Misc", "nuscenes": "movable_object.barrier"},
 }
+PARKED_CATEGORIES = ("parked_car",)  # nuScenes attribute vehicle.parked
 
 
 def label_of(obj: ObjectState, fmt: str) -> str | None:

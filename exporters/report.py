@@ -55,6 +55,8 @@ PLOT_DPI = 100
 CATEGORY_COLORS = {"car": (0, 200, 255), "van": (0, 200, 255), "truck": (255, 140, 0),
                    "bus": (255, 140, 0), "cyclist": (255, 255, 0), "motorcyclist": (255, 255, 0),
                    "pedestrian": (255, 40, 40), "debris": (60, 230, 60),
+                   "parked_car": (0, 200, 255), "traffic_cone": (60, 230, 60),
+                   "barrier": (230, 60, 230),
                    "static_object": (60, 230, 60), "wall": (230, 60, 230)}
 _N_BINS = int(round(DISTANCE_MAX_M / DISTANCE_BIN_M)) + 1
 
@@ -380,9 +382,10 @@ def _gnss_section(stats: list[dict[str, Any]]) -> str:
 
 def _sample_section(stats: list[dict[str, Any]]) -> str:
     parts = ["<h2 id=\"samples\">Sample frames</h2>",
-             "<p>Camera images with the labelled objects' GT 2D boxes (car and van cyan, "
-             "truck and bus orange, cyclist and motorcyclist yellow, pedestrian red, debris "
-             "and static object green, wall magenta); lidar bird's-eye views in the ego "
+             "<p>Camera images with the labelled objects' GT 2D boxes (cars and vans cyan, "
+             "trucks and buses orange, cyclists and motorcyclists yellow, pedestrians red, "
+             "debris, cones and static objects green, walls and barriers magenta); lidar "
+             "bird's-eye views in the ego "
              f"frame coloured by semantic class. First {MAX_SAMPLE_EPISODES} episodes.</p>"]
     for s in stats[:MAX_SAMPLE_EPISODES]:
         parts.append(f"<h3>{esc(s['name'])}, frame {esc(s['sample_frame'])}</h3><div>")

@@ -30,8 +30,11 @@ centre is within ``MAX_LABEL_DISTANCE_M`` of the ego (xy) and that has at least 
 LIDAR_TOP point or is seen by a camera. ``num_lidar_pts`` counts the exported LIDAR_TOP
 points in the box (as the devkit's ``points_in_box``); ``num_radar_pts`` is 0. Visibility:
 the largest visible fraction (1 - occlusion) * (1 - truncation) over the cameras, in
-nuScenes' 4 bins (objects no camera sees: bin 1, 0-40 %). Attributes: vehicles are
-``vehicle.moving`` (>= 0.5 m/s) or ``vehicle.stopped``; other categories get none.
+nuScenes' 4 bins (objects no camera sees: bin 1, 0-40 %). Attributes
+(``nuscenes_tables.attribute_of``): bicycles and motorcycles ``cycle.with_rider``, parked
+cars (props) ``vehicle.parked``, other vehicles ``vehicle.moving`` (>= 0.5 m/s) or
+``vehicle.stopped``, pedestrians ``pedestrian.moving`` or ``pedestrian.standing``; other
+categories get none.
 Instances follow an object (world instance id) through its scene's annotations.
 
 Episodes write their files and a fragment of the tables (``DIR/.drivesim/nuscenes/``);
@@ -68,7 +71,7 @@ from exporters.formats.nuscenes_tables import (
     visibility_token,
     yaw_quaternion,
 )
-from exporters.frame import Frame, SensorCalib, label_of
+from exporters.frame import PARKED_CATEGORIES, Frame, SensorCalib, label_of
 from sensors.lidar_motion import deskew_points
 
 MAX_LABEL_DISTANCE_M = 50.0
@@ -264,7 +267,8 @@ class NuScenesExporter(Exporter):
                 points_in_box_count(points, sensor_from_world, obj)
             if n_points == 0 and obj.instance_id not in visible:
                 continue
-            attr = attribute_of(name, float(np.hypot(*obj.velocity[:2])))
+            attr = attribute_of(name, float(np.hypot(*obj.velocity[:2])),
+                                parked=obj.category in PARKED_CATEGORIES)
             w_l_h = [float(obj.size_lwh[1]), float(obj.size_lwh[0]), float(obj.size_lwh[2])]
             rec = {"token": token(f"{self.key} sample {frame.index} annotation "
                                   f"{obj.instance_id}"),

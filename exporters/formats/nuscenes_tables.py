@@ -93,21 +93,25 @@ def visibility_token(visible_fraction: float) -> str:
     return VISIBILITY_BINS[-1][0]
 
 
-def attribute_of(category_name: str, speed_mps: float) -> str | None:
+def attribute_of(category_name: str, speed_mps: float, parked: bool = False) -> str | None:
     """The one attribute of an annotation (of a category in ``CATEGORY_NAMES``).
 
-    Bicycles and motorcycles always carry their rider (``cycle.with_rider``); other
-    vehicles are ``vehicle.moving`` from ``MOVING_MIN_SPEED_MPS`` on, else
-    ``vehicle.stopped`` (every simulated vehicle has a driver, none is parked); people are
+    Bicycles and motorcycles always carry their rider (``cycle.with_rider``); a parked
+    vehicle (a prop: no driver) is ``vehicle.parked``; other vehicles are
+    ``vehicle.moving`` from ``MOVING_MIN_SPEED_MPS`` on, else ``vehicle.stopped`` (every
+    simulated vehicle has a driver); people are
     ``pedestrian.moving`` from ``PEDESTRIAN_MOVING_MIN_SPEED_MPS`` on, else
     ``pedestrian.standing``; other categories (barriers, debris, pushable objects) get none.
 
     Args:
         category_name: the annotation's nuScenes category.
         speed_mps: its ground speed [m/s].
+        parked: the object is a parked vehicle (``exporters.frame.PARKED_CATEGORIES``).
     """
     if category_name in CYCLE_CATEGORIES:
         return "cycle.with_rider"
+    if category_name.startswith("vehicle.") and parked:
+        return "vehicle.parked"
     if category_name.startswith("vehicle."):
         return "vehicle.moving" if speed_mps >= MOVING_MIN_SPEED_MPS else "vehicle.stopped"
     if category_name.startswith("human.pedestrian."):

@@ -1,10 +1,11 @@
 """Every vehicle kind and the group actors reach the exported labels with their own class,
 size and velocity: KITTI ``label_2`` rows, nuScenes annotations (read by the devkit) and
-lidarseg classes, MCAP box colours.
+lidarseg classes, MCAP box colours; and the props with a category of their own (parked
+car, cone, barrier).
 
 The export scene: the highway with no random traffic, one named actor of each kind at a
-known lane station ahead of the ego and a pedestrian walking beside the road, exported with
-``run_sim.py export``.
+known lane station ahead of the ego, a pedestrian walking beside the road and the three
+props on the other side, exported with ``run_sim.py export``.
 """
 
 from __future__ import annotations
@@ -41,9 +42,14 @@ ACTORS = {
     "lead_truck": ("truck", "hw/fwd/0", 80.0, 20.0),
     "city_bus": ("bus", "hw/fwd/2", 95.0, 22.0),
     "white_van": ("van", "hw/fwd/1", 85.0, 25.0),
-    "bike": ("cyclist", "hw/fwd/3", 70.0, 6.0),
+    "bike": ("cyclist", "hw/fwd/3", 95.0, 6.0),
     "moto": ("motorcyclist", "hw/fwd/0", 62.0, 25.0),
 }
+# prop type: footprint centre [m]; its (category, KITTI, nuScenes class, attribute)
+PROPS = {"parked_car": (-205.0, -267.0), "cone": (-222.0, -265.5), "barrier": (-215.0, -266.5)}
+PROP_LABELS = {"parked_car": ("parked_car", "Car", "vehicle.car", "vehicle.parked"),
+               "cone": ("traffic_cone", "Misc", "movable_object.trafficcone", None),
+               "barrier": ("barrier", "Misc", "movable_object.barrier", None)}
 KITTI_CLASS = {"truck": "Truck", "bus": "Misc", "van": "Van", "cyclist": "Cyclist",
                "motorcyclist": "Cyclist", "car": "Car", "pedestrian": "Pedestrian"}
 NUSCENES_CLASS = {"truck": "vehicle.truck", "bus": "vehicle.bus.rigid", "van": "vehicle.car",
@@ -64,6 +70,8 @@ def scenario_data() -> dict:
     # 1.5 m left of the road, walking east beside the traffic
     data["pedestrians"] = [{"name": "walker", "path": [[-232.0, -248.5], [-150.0, -248.5]],
                             "speed_mps": WALK_MPS}]
+    # right of the road (its edge at y = -264.8), ahead of the ego (x = -250)
+    data["props"] = [{"type": t, "position": list(xy)} for t, xy in PROPS.items()]
     for s in data["sensors"]:
         if s["type"] == "camera":
             s.update({"width": 640, "height": 360})
@@ -112,7 +120,23 @@ def world_objects():
         yield w, {o.name: o for o in object_states(w)}
 
 
+def prop_sizes(w) -> dict[str, np.ndarray]:
+    """(l, w, h) [m] of each prop type of the scene."""
+    return {p.type: np.asarray(p.size, float) for p in w.props if p.type in PROPS}
+
+
 # --------------------------------------------------------------------------- frame
+def test_props_have_their_own_categories_and_stand_still(world_objects):
+    w, objects = world_objects
+    props = {p.type: objects[p.name] for p in w.props if p.type in PROPS}
+    assert set(props) == set(PROPS)
+    for kind, obj in props.items():
+        category, kitti, nuscenes, _ = PROP_LABELS[kind]
+        assert obj.category == category, kind
+        assert label_of(obj, "kitti") == kitti and label_of(obj, "nuscenes") == nuscenes
+        assert not obj.velocity.any() and obj.yaw_rate == 0.0
+
+
 def test_object_states_have_each_kind_category_and_state_velocity(world_objects):
     w, objects = world_objects
     for name, (kind, _, _, speed) in ACTORS.items():
@@ -160,6 +184,12 @@ def _obj(semantic: str, size_lwh, speed_mps: float = 0.0, kind: str | None = Non
     ("static_object", (1.0, 1.0, 1.0), None, "static_object", "Misc",
      "movable_object.pushable_pullable"),
     ("wall", (10.0, 0.3, 2.0), None, "wall", "Misc", "movable_object.barrier"),
+    ("vehicle", (4.5, 1.8, 1.5), "parked_car", "parked_car", "Car", "vehicle.car"),
+    ("static_object", (0.4, 0.4, 0.7), "cone", "traffic_cone", "Misc",
+     "movable_object.trafficcone"),
+    ("static_object", (2.0, 0.6, 0.8), "barrier", "barrier", "Misc", "movable_object.barrier"),
+    ("static_object", (1.0, 1.0, 1.0), "box", "static_object", "Misc",
+     "movable_object.pushable_pullable"),
     ("building", (10.0, 10.0, 10.0), None, "building", None, None),
 ])
 def test_category_and_labels(semantic, size, kind, category, kitti, nuscenes):
@@ -187,6 +217,8 @@ def test_every_label_is_official_and_coloured():
 ])
 def test_attributes(category, speed, attribute):
     assert attribute_of(category, speed) == attribute
+    if category.startswith("vehicle.") and attribute != "cycle.with_rider":
+        assert attribute_of(category, 0.0, parked=True) == "vehicle.parked"
     assert attribute is None or attribute in ATTRIBUTES
 
 
@@ -225,6 +257,10 @@ def test_kitti_rows_have_each_kind_class_and_size(exported, world_objects):
             found = [r for r in rows if r[0] == KITTI_CLASS[kind]
                      and np.allclose([float(v) for v in r[8:11]], hwl, atol=1e-4)]
         assert len(found) == N_FRAMES, (name, kind)
+    for kind, lwh in prop_sizes(world_objects[0]).items():
+        found = [r for r in rows if r[0] == PROP_LABELS[kind][1]
+                 and np.allclose([float(v) for v in r[8:11]], lwh[[2, 1, 0]], atol=1e-4)]
+        assert len(found) == N_FRAMES, kind
 
 
 # --------------------------------------------------------------------------- nuScenes
@@ -255,8 +291,15 @@ def test_nuscenes_categories_stay_the_official_32(devkit):
     assert devkit["idx2name"] == {str(i): n for i, n in enumerate(CATEGORY_NAMES)}
 
 
-def test_nuscenes_annotations_have_official_categories_and_attributes(devkit):
+def test_nuscenes_annotations_have_official_categories_and_attributes(devkit, world_objects):
     anns = devkit["anns"]
+    for kind, lwh in prop_sizes(world_objects[0]).items():
+        _, _, category, attribute = PROP_LABELS[kind]
+        mine = [a for a in anns if a["category"] == category
+                and np.allclose(a["size"], lwh[[1, 0, 2]], atol=1e-6)]
+        assert len(mine) == N_FRAMES, kind
+        assert all(a["attributes"] == ([] if attribute is None else [attribute])
+                   for a in mine), kind
     for name in list(ACTORS) + ["walker"]:
         kind = kind_of(name)
         lwh = expected_lwh(name)
