@@ -3,7 +3,9 @@
 ``dynamics_step_us`` is the median wall time of one 100 Hz step [us] over many steps, with
 a mix of stopped, slow (kinematic blend) and fast cars whose commands change at 20 Hz, so
 every part of the model is exercised. ``place_cars_us`` is the median time to rebuild the
-51 car meshes for the ray-cast scene (``simulator.vehicles.mesh.place_cars``).
+51 car meshes for the ray-cast scene (``simulator.vehicles.mesh.place_cars``);
+``place_vehicles_us`` the same for a mixed fleet of 51 (every kind in ``KINDS``, each with
+its own template: ``simulator.vehicles.mesh.place_vehicles``).
 
 Run alone: ``.venv/bin/python -m benchmarks.bench_dynamics`` (prints one JSON object).
 """
@@ -17,7 +19,8 @@ import numpy as np
 
 from scenarios.schema import VehicleSpec
 from simulator.vehicles.dynamics import VehicleParams, VehicleState, step
-from simulator.vehicles.mesh import place_cars
+from simulator.vehicles.kinds import KINDS
+from simulator.vehicles.mesh import mesh_index, place_cars, place_vehicles
 
 N_VEHICLES = 51
 DT_S = 0.01
@@ -66,6 +69,22 @@ def time_place_cars(repeats: int, rng: np.random.Generator) -> np.ndarray:
     return times * 1e6
 
 
+def time_place_vehicles(repeats: int, rng: np.random.Generator) -> np.ndarray:
+    """Wall time of each of ``repeats`` mesh rebuilds of a mixed fleet [us]."""
+    state, _ = _world(rng)
+    kinds = [list(KINDS)[i % len(KINDS)] for i in range(N_VEHICLES)]
+    mesh_idx = np.array([mesh_index(KINDS[k].mesh) for k in kinds])
+    size = np.array([[KINDS[k].spec.length_m, KINDS[k].spec.width_m, KINDS[k].spec.height_m]
+                     for k in kinds])
+    times = np.empty(repeats)
+    for k in range(repeats):
+        t = time.perf_counter()
+        place_vehicles(mesh_idx, state.x, state.y, state.yaw, size[:, 0], size[:, 1],
+                       size[:, 2])
+        times[k] = time.perf_counter() - t
+    return times * 1e6
+
+
 def run(quick: bool = False) -> dict[str, float]:
     """Benchmark entry point: see the module docstring. ``quick``: fewer steps."""
     rng = np.random.default_rng(0)
@@ -73,10 +92,12 @@ def run(quick: bool = False) -> dict[str, float]:
     time_dynamics(500, rng)  # warm-up (builds the cached step)
     step_us = time_dynamics(steps, rng)
     mesh_us = time_place_cars(200 if quick else 2000, rng)
+    kinds_us = time_place_vehicles(200 if quick else 2000, rng)
     return {
         "dynamics_step_us": round(float(np.median(step_us)), 2),
         "dynamics_step_us_p90": round(float(np.percentile(step_us, 90)), 2),
         "place_cars_us": round(float(np.median(mesh_us)), 2),
+        "place_vehicles_us": round(float(np.median(kinds_us)), 2),
     }
 
 

@@ -77,6 +77,8 @@ _TEMPLATES: tuple[tuple[np.ndarray, np.ndarray], ...] = tuple(
 for _v, _t in _TEMPLATES:
     _v.setflags(write=False)
     _t.setflags(write=False)
+_N_VERTS = np.array([len(v) for v, _ in _TEMPLATES])
+_N_TRIS = np.array([len(t) for _, t in _TEMPLATES])
 
 
 def mesh_index(name: str) -> int:
@@ -113,23 +115,53 @@ def collision_hull_vertices(length: float, width: float, height: float, mesh: st
     return v.astype(np.float64) * np.array([length, width, height])
 
 
-def _place(tv: np.ndarray, tt: np.ndarray, x: np.ndarray, y: np.ndarray, yaw: np.ndarray,
+def _homogeneous(v: np.ndarray) -> np.ndarray:
+    out = np.ones((len(v), 4))
+    out[:, :3] = v
+    out.setflags(write=False)
+    return out
+
+
+_HOMOGENEOUS = tuple(_homogeneous(v) for v, _ in _TEMPLATES)
+
+
+def _place(idx: np.ndarray, x: np.ndarray, y: np.ndarray, yaw: np.ndarray,
            length: np.ndarray, width: np.ndarray, height: np.ndarray, z: np.ndarray | None
            ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """n copies of template (tv, tt), scaled and posed; float64 (n,) inputs."""
-    n = x.shape[0]
-    nv, nt = len(tv), len(tt)
+    """Vehicles with templates ``idx`` (n,) scaled and posed; float64 (n,) inputs.
+
+    Per template present, one batched product of the homogeneous template (V, 4) with each
+    of its vehicles' 4x3 pose matrices [R(yaw) diag(l, w, h); x y z], written in place:
+    vertex k of vehicle i is ``R(yaw_i) (v_k * size_i) + (x_i, y_i, z_i)``.
+    """
+    n = len(idx)
     c, s = np.cos(yaw), np.sin(yaw)
-    lx = tv[None, :, 0] * length[:, None]    # (n, V)
-    ly = tv[None, :, 1] * width[:, None]
-    verts = np.empty((n, nv, 3), np.float32)
-    verts[:, :, 0] = x[:, None] + c[:, None] * lx - s[:, None] * ly
-    verts[:, :, 1] = y[:, None] + s[:, None] * lx + c[:, None] * ly
-    lz = tv[None, :, 2] * height[:, None]
-    verts[:, :, 2] = lz if z is None else lz + z[:, None]
-    tris = tt[None] + (np.arange(n, dtype=np.int32) * nv)[:, None, None]
-    tri_vehicle = np.repeat(np.arange(n, dtype=np.int32), nt)
-    return verts.reshape(-1, 3), tris.reshape(-1, 3), tri_vehicle
+    pose = np.zeros((n, 4, 3))
+    pose[:, 0, 0], pose[:, 0, 1] = c * length, s * length
+    pose[:, 1, 0], pose[:, 1, 1] = -s * width, c * width
+    pose[:, 2, 2] = height
+    pose[:, 3, 0], pose[:, 3, 1] = x, y
+    if z is not None:
+        pose[:, 3, 2] = z
+    counts = np.bincount(idx, minlength=len(MESHES))
+    present = np.flatnonzero(counts)
+    verts = np.empty((int(counts @ _N_VERTS), 3))
+    tris = np.empty((int(counts @ _N_TRIS), 3), np.int32)
+    owner = np.empty(len(tris), np.int32)
+    order = np.argsort(idx, kind="stable").astype(np.int32) if len(present) > 1 else \
+        np.arange(n, dtype=np.int32)
+    first, v0, t0 = 0, 0, 0
+    for m in present:
+        k = int(counts[m])
+        sel = order[first:first + k]
+        th, tt = _HOMOGENEOUS[m], _TEMPLATES[m][1]
+        nv, nt = len(th), len(tt)
+        np.matmul(th, pose[sel], out=verts[v0:v0 + k * nv].reshape(k, nv, 3))
+        base = v0 + nv * np.arange(k, dtype=np.int32)
+        np.add(tt[None], base[:, None, None], out=tris[t0:t0 + k * nt].reshape(k, nt, 3))
+        owner[t0:t0 + k * nt] = np.repeat(sel, nt)
+        first, v0, t0 = first + k, v0 + k * nv, t0 + k * nt
+    return verts.astype(np.float32), tris, owner
 
 
 def _as_f64(*arrays: np.ndarray | None) -> list[np.ndarray | None]:
@@ -152,7 +184,8 @@ def place_cars(x: np.ndarray, y: np.ndarray, yaw: np.ndarray, length: np.ndarray
         tri_vehicle (n*T,) int32: index (0..n-1) of the car owning each triangle. Car k
         owns vertices ``k*V .. (k+1)*V - 1`` and triangles ``k*T .. (k+1)*T - 1``.
     """
-    return _place(_TEMPLATE_V, _TEMPLATE_T, *_as_f64(x, y, yaw, length, width, height, z))
+    x, y, yaw, length, width, height, z = _as_f64(x, y, yaw, length, width, height, z)
+    return _place(np.zeros(len(x), np.int64), x, y, yaw, length, width, height, z)
 
 
 def place_vehicles(mesh_idx: np.ndarray, x: np.ndarray, y: np.ndarray, yaw: np.ndarray,
@@ -178,19 +211,4 @@ def place_vehicles(mesh_idx: np.ndarray, x: np.ndarray, y: np.ndarray, yaw: np.n
     x, y, yaw, length, width, height, z = _as_f64(x, y, yaw, length, width, height, z)
     if len(idx) and (idx.min() < 0 or idx.max() >= len(MESHES)):
         raise ValueError(f"mesh_idx outside 0..{len(MESHES) - 1}: {np.unique(idx)}")
-    verts, tris, owner, offset = [], [], [], 0
-    for m in np.unique(idx):
-        sel = np.flatnonzero(idx == m)
-        tv, tt = _TEMPLATES[m]
-        v, t, o = _place(tv, tt, x[sel], y[sel], yaw[sel], length[sel], width[sel],
-                         height[sel], None if z is None else z[sel])
-        verts.append(v)
-        tris.append(t + np.int32(offset))
-        owner.append(sel[o].astype(np.int32))
-        offset += len(v)
-    if not verts:
-        return (np.zeros((0, 3), np.float32), np.zeros((0, 3), np.int32),
-                np.zeros(0, np.int32))
-    if len(verts) == 1:
-        return verts[0], tris[0], owner[0]
-    return np.concatenate(verts), np.concatenate(tris), np.concatenate(owner)
+    return _place(idx, x, y, yaw, length, width, height, z)
