@@ -20,7 +20,6 @@ from collections.abc import Callable, Sequence
 import numpy as np
 
 Mesh = tuple[np.ndarray, np.ndarray]
-_Y = np.array([0.0, 1.0, 0.0])
 
 
 def loft(rings: np.ndarray) -> Mesh:
@@ -58,7 +57,7 @@ def box(lo: Sequence[float], hi: Sequence[float]) -> Mesh:
 
 
 def beam(p0: Sequence[float], p1: Sequence[float], half_side: float, half_normal: float,
-         side: Sequence[float] = _Y) -> Mesh:
+         side: Sequence[float] = (0.0, 1.0, 0.0)) -> Mesh:
     """A box-section bar from ``p0`` to ``p1`` [m]: ``half_side`` along (the part of)
     ``side`` across the bar, ``half_normal`` along the third axis."""
     p0, p1 = np.asarray(p0, float), np.asarray(p1, float)
@@ -189,8 +188,8 @@ def cyclist() -> Mesh:
     forward and one back, hands on the bar."""
     r, ax = 0.34, 0.56
     rear, front = (-ax, 0.0, r), (ax, 0.0, r)
-    bb, seat, head_top, head_low = (-0.05, 0.0, 0.30), (-0.20, 0.0, 0.86), (0.36, 0.0, 0.90), \
-        (0.42, 0.0, 0.74)
+    bb, seat = (-0.05, 0.0, 0.30), (-0.20, 0.0, 0.86)             # bottom bracket, seat
+    head_top, head_low = (0.36, 0.0, 0.90), (0.42, 0.0, 0.74)      # head tube
     t = 0.02
     frame = [beam(bb, seat, t, t), beam(bb, head_low, t, t), beam(seat, head_top, t, t),
              beam(head_low, head_top, 0.025, 0.025), beam(head_low, front, 0.03, t),
