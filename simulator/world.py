@@ -140,8 +140,12 @@ class World:
         grounded = [p for p in self.props if p.on_ground]
         self.lanes.set_obstacles([p.footprint() for p in grounded])
         self._mirror = SceneMirror(self.static_objects, self.materials)
-        hulls = [car_mesh.collision_hull_vertices(s.length_m, s.width_m, s.height_m)
-                 for s in self.specs]
+        # Each kind its own low-poly mesh (simulator.vehicles.mesh), scaled to its spec.
+        self.vehicle_mesh = np.array([car_mesh.mesh_index(KINDS[k].mesh)
+                                      for k in self.vehicle_kinds], np.int64)
+        hulls = [car_mesh.collision_hull_vertices(s.length_m, s.width_m, s.height_m,
+                                                  mesh=KINDS[k].mesh)
+                 for s, k in zip(self.specs, self.vehicle_kinds)]
         self.collision_world = CollisionWorld(
             hulls, [(p.center_xy, p.size, p.yaw) for p in grounded])
         self.collision_monitor = CollisionMonitor(self.collision_world, self.vehicle_names,
@@ -531,9 +535,10 @@ class World:
         if self._mirror_step != self.step_index:
             st, pr = self.state, self.params
             act = self.traffic.active
-            verts, tris, owner = car_mesh.place_cars(st.x[act], st.y[act], st.yaw[act],
-                                                     pr.length_m[act], pr.width_m[act],
-                                                     pr.height_m[act])
+            verts, tris, owner = car_mesh.place_vehicles(self.vehicle_mesh[act],
+                                                         st.x[act], st.y[act], st.yaw[act],
+                                                         pr.length_m[act], pr.width_m[act],
+                                                         pr.height_m[act])
             tri_instance = self.vehicle_ids[act][owner]
             if self.actor_groups:
                 parts = [(verts, tris, tri_instance)] + [g.mesh() for g in self.actor_groups]
