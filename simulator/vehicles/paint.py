@@ -17,7 +17,12 @@ def vehicle_colors(scenario: Scenario, n_vehicles: int,
     """RGB (0-255) of the ego and ``n_vehicles - 1`` NPCs for the episode seeded by ``root``."""
     colors = [tuple(scenario.ego.vehicle.color_rgb or PALETTE_RGB[0])]
     fixed = scenario.traffic.vehicle.color_rgb
+    # A named actor's own colour (its ``vehicle.color_rgb``) wins; vehicle 1 + j is actor j.
+    named = [a.vehicle.color_rgb if a.vehicle is not None else None
+             for a in scenario.actors]
     for i in range(n_vehicles - 1):
         pick = int(np.random.default_rng(child(root, COLOR_KEY, i)).integers(len(PALETTE_RGB)))
-        colors.append(tuple(fixed) if fixed is not None else PALETTE_RGB[pick])
+        own = named[i] if i < len(named) else None
+        colors.append(tuple(own) if own is not None else
+                      tuple(fixed) if fixed is not None else PALETTE_RGB[pick])
     return colors

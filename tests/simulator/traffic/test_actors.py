@@ -109,3 +109,18 @@ def test_validate_names_the_line_of_an_unknown_actor_lane(tmp_path) -> None:
     assert out.returncode == 2
     assert f"{f}:{text.count(chr(10))}: actors[0].start.lane: unknown lane 'hw/fwd/9'" \
         in out.stdout + out.stderr
+
+
+def test_a_named_actor_keeps_its_own_colour() -> None:
+    from scenarios import load
+    from scenarios.schema import Scenario
+    from simulator.world import World
+    d = load("scenarios/highway.yaml").model_dump()
+    d["sensors"], d["traffic"]["count"] = [], 3
+    d["actors"] = [{"name": "red", "start": {"lane": "hw/fwd/0", "s_m": 100},
+                    "vehicle": {"color_rgb": [200, 30, 30]}},
+                   {"name": "plain", "start": {"lane": "hw/fwd/2", "s_m": 100}}]
+    with World(Scenario.model_validate(d)) as w:
+        assert w.vehicle_colors[w.vehicle_index("red")] == (200, 30, 30)
+        iid = int(w.vehicle_ids[w.vehicle_index("red")])
+        assert tuple(np.round(w.materials.color_rgb[iid] * 255).astype(int)) == (200, 30, 30)
