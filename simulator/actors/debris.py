@@ -2,7 +2,7 @@
 the road (``scenario.debris`` and ``debris`` events).
 
 Each piece is a rigid body in the group's own pybullet client (gravity 9.81 m/s^2, a
-ground plane at z = 0, the world's time step), pushed by air drag on its velocity
+flat ground (top at z = 0), the world's time step), pushed by air drag on its velocity
 relative to the wind (``weather.wind_mps``: east, north; no vertical wind)::
 
     F = -1/2 rho Cd A |v_rel| v_rel,    rho = 1.225 kg/m^3 (ISA sea level)
@@ -24,8 +24,8 @@ seed and events runs bit for bit the same.
 
 Sensors see each piece in its own instance id, semantic class ``debris``. Drivers stop for
 a tyre or a box lying on the road (``obstacles``), never for a bag (they drive through
-it). Debris never crashes a car: ``contacts`` is empty (at most ~9 kg against a ~1.5 t
-car; the car is not hurt in the sense the collision log means).
+it). Debris never crashes a car: ``contacts`` is empty (at most 9 kg against a car of
+~1.5 t; the world's collision log is for crashes that end an episode).
 """
 
 from __future__ import annotations
@@ -37,6 +37,7 @@ from types import MappingProxyType
 
 import numpy as np
 
+from scenarios.limits import MAX_COORD_M
 from simulator.scene.collision_monitor import Collision
 from simulator.scene.objects import ObjectBox
 from simulator.scene.quiet_pybullet import p
@@ -122,6 +123,7 @@ KINDS: MappingProxyType[str, DebrisKindSpec] = MappingProxyType({
 })
 _TYRE_INNER_M = 0.2
 _GROUND_FRICTION, _GROUND_RESTITUTION = 0.8, 0.1
+_GROUND_HALF_M = MAX_COORD_M + REMOVE_BEYOND_M   # under every piece still in the world
 _PRISM_SIDES = 14
 
 _BOX_TRIS = np.array([[0, 2, 1], [0, 3, 2], [4, 5, 6], [4, 6, 7], [0, 1, 5], [0, 5, 4],
@@ -213,8 +215,12 @@ class DebrisGroup:
         p.setPhysicsEngineParameter(fixedTimeStep=self.dt_s, numSubSteps=0,
                                     deterministicOverlappingPairs=1, physicsClientId=cid)
         p.setGravity(0, 0, -GRAVITY_MPS2, physicsClientId=cid)
-        plane = p.createCollisionShape(p.GEOM_PLANE, physicsClientId=cid)
-        ground = p.createMultiBody(0.0, plane, physicsClientId=cid)
+        # A box, not a plane: Bullet's box-box detector gives a sliding box a full
+        # contact patch (box-plane: one point per step, and it sinks a few cm).
+        slab = p.createCollisionShape(p.GEOM_BOX, halfExtents=[_GROUND_HALF_M, _GROUND_HALF_M,
+                                                                1.0], physicsClientId=cid)
+        ground = p.createMultiBody(0.0, slab, basePosition=[0.0, 0.0, -1.0],
+                                   physicsClientId=cid)
         p.changeDynamics(ground, -1, lateralFriction=_GROUND_FRICTION,
                          restitution=_GROUND_RESTITUTION, physicsClientId=cid)
         self._shapes = {}

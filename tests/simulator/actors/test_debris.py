@@ -144,6 +144,13 @@ def test_launch_new_adds_pieces_up_to_the_cap() -> None:
     assert [b.instance_id for b in g.boxes()] == [iid]
     verts, tris, inst = g.mesh()
     assert set(inst.tolist()) == {iid} and len(tris) == 56 and verts.dtype == np.float32
+    assert tris.dtype == np.int32 and len(inst) == len(tris)
+    g.launch("bag")
+    for _ in range(50):
+        g.step(host, host.dt_s)
+    assert g.position("bag")[2] < 1.0
+    g.launch("bag")                           # in flight: launched again from its start
+    assert g.position("bag") == pytest.approx((0.0, 0.0, 1.0))
     for _ in range(MAX_NEW_PER_EPISODE - 1):
         g.launch_new("plastic_bag", (0.0, 0.0, 5.0), (0.0, 0.0, 0.0))
     with pytest.raises(DebrisLimitError):
