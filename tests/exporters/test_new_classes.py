@@ -4,8 +4,9 @@ lidarseg classes, MCAP box colours; and the props with a category of their own (
 car, cone, barrier).
 
 The export scene: the highway with no random traffic, one named actor of each kind at a
-known lane station ahead of the ego, a pedestrian walking beside the road and the three
-props on the other side, exported with ``run_sim.py export``.
+known lane station ahead of the ego, a pedestrian walking beside the road, and on the
+other side a tossed cardboard box (debris) and the three props, exported with
+``run_sim.py export``.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ ROOT = Path(__file__).resolve().parents[2]
 RUN_SIM = [sys.executable, str(ROOT / "run_sim.py")]
 N_FRAMES = 4
 WALK_MPS = 1.4
+DEBRIS_VEL = (1.0, 0.0, 0.0)     # launch velocity [m/s]
 
 # name: (kind, lane, station [m], speed [m/s]); the ego starts on hw/fwd/1 at 50 m, 25 m/s.
 ACTORS = {
@@ -70,6 +72,9 @@ def scenario_data() -> dict:
     # 1.5 m left of the road, walking east beside the traffic
     data["pedestrians"] = [{"name": "walker", "path": [[-232.0, -248.5], [-150.0, -248.5]],
                             "speed_mps": WALK_MPS}]
+    # a cardboard box tossed east onto the right shoulder, before the props
+    data["debris"] = [{"name": "tossed_box", "kind": "cardboard_box",
+                       "position": [-226.0, -266.0, 0.3], "velocity_mps": list(DEBRIS_VEL)}]
     # right of the road (its edge at y = -264.8), ahead of the ego (x = -250)
     data["props"] = [{"type": t, "position": list(xy)} for t, xy in PROPS.items()]
     for s in data["sensors"]:
@@ -135,6 +140,18 @@ def test_props_have_their_own_categories_and_stand_still(world_objects):
         assert obj.category == category, kind
         assert label_of(obj, "kitti") == kitti and label_of(obj, "nuscenes") == nuscenes
         assert not obj.velocity.any() and obj.yaw_rate == 0.0
+
+
+def test_debris_has_its_category_and_group_velocity(world_objects):
+    w, objects = world_objects
+    box = objects["tossed_box"]
+    assert box.category == "debris" and box.semantic == SEMANTIC_CLASSES["debris"]
+    assert label_of(box, "kitti") == "Misc"
+    assert label_of(box, "nuscenes") == "movable_object.debris"
+    np.testing.assert_allclose(box.velocity, DEBRIS_VEL)
+    vel, rate = w.actor_velocities()[box.instance_id]
+    np.testing.assert_array_equal(box.velocity, vel)
+    assert box.yaw_rate == rate
 
 
 def test_object_states_have_each_kind_category_and_state_velocity(world_objects):
@@ -257,6 +274,9 @@ def test_kitti_rows_have_each_kind_class_and_size(exported, world_objects):
             found = [r for r in rows if r[0] == KITTI_CLASS[kind]
                      and np.allclose([float(v) for v in r[8:11]], hwl, atol=1e-4)]
         assert len(found) == N_FRAMES, (name, kind)
+    debris = [r for r in rows if r[0] == "Misc"   # it tumbles: its box changes a little
+              and np.allclose([float(v) for v in r[8:11]], [0.35, 0.4, 0.5], atol=0.05)]
+    assert len(debris) == N_FRAMES
     for kind, lwh in prop_sizes(world_objects[0]).items():
         found = [r for r in rows if r[0] == PROP_LABELS[kind][1]
                  and np.allclose([float(v) for v in r[8:11]], lwh[[2, 1, 0]], atol=1e-4)]
@@ -293,6 +313,8 @@ def test_nuscenes_categories_stay_the_official_32(devkit):
 
 def test_nuscenes_annotations_have_official_categories_and_attributes(devkit, world_objects):
     anns = devkit["anns"]
+    debris = [a for a in anns if a["category"] == "movable_object.debris"]
+    assert len(debris) == N_FRAMES and all(a["attributes"] == [] for a in debris)
     for kind, lwh in prop_sizes(world_objects[0]).items():
         _, _, category, attribute = PROP_LABELS[kind]
         mine = [a for a in anns if a["category"] == category

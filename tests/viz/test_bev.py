@@ -1,5 +1,5 @@
 """The BEV video frame draws every vehicle kind at its size and the group actors
-(pedestrians) in their semantic palette colour."""
+(pedestrians, debris) in their semantic palette colour."""
 
 from __future__ import annotations
 
@@ -22,9 +22,11 @@ def _world(pedestrians: bool):
     update = {"sensors": [], "actors": actors,
               "traffic": sc.traffic.model_copy(update={"count": 0})}
     if pedestrians:
-        from scenarios.actor_schema import Pedestrian
+        from scenarios.actor_schema import DebrisItem, Pedestrian
         update["pedestrians"] = [Pedestrian.model_validate(
             {"name": "walker", "path": [[-230.0, -248.5], [-150.0, -248.5]]})]
+        update["debris"] = [DebrisItem.model_validate(
+            {"name": "tyre", "kind": "tyre", "position": [-220.0, -267.0, 0.4]})]
     return World(sc.model_copy(update=update))
 
 
@@ -60,14 +62,14 @@ def test_trucks_and_cyclists_are_drawn_at_their_size_and_outlined_in_their_class
             assert _near(img, col, row, paint, 0, tol=3)
 
 
-def test_pedestrians_are_drawn_in_the_palette_colour():
-    with _world(True) as w:
+def test_pedestrians_and_debris_are_drawn_in_the_palette_colour():
+    with _world(True) as w, _world(False) as bare:
         r = BevRenderer.of(w)
-        before = r.render(w)
-        box = next(b for b in w.object_boxes() if b.name == "walker")
-        col, row = _pixel(r, w, box.center[:2])
-        rgb = CLASS_COLORS[SEMANTIC_CLASSES["pedestrian"]]
-        assert tuple(int(v) for v in before[row, col][::-1]) == rgb
-        with _world(False) as bare:
-            empty = BevRenderer.of(bare).render(bare)
-        assert not _near(empty, col, row, rgb, 1, tol=10)
+        img = r.render(w)
+        empty = BevRenderer.of(bare).render(bare)
+        for name, sem in (("walker", "pedestrian"), ("tyre", "debris")):
+            box = next(b for b in w.object_boxes() if b.name == name)
+            col, row = _pixel(r, w, box.center[:2])
+            rgb = CLASS_COLORS[SEMANTIC_CLASSES[sem]]
+            assert tuple(int(v) for v in img[row, col][::-1]) == rgb, name
+            assert not _near(empty, col, row, rgb, 1, tol=10), name
