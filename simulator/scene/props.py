@@ -1,7 +1,10 @@
 """Props: placed explicitly in the scenario or generated along road edges.
 
-Each prop becomes one ``SceneObject`` (mesh for sensors), one ``ObjectBox`` (GT) and one
-box-shaped pybullet collision body. Generation draws only from the world's RNG stream.
+Each prop becomes one ``SceneObject`` (mesh for sensors) and one ``ObjectBox`` (GT); one
+standing in the traffic's way (``on_ground``) also becomes a lane obstacle and a box-shaped
+pybullet collision body. A scenario row (``count``, ``spacing_m``) expands to ``count``
+props; ``z_m`` lifts a prop's mesh and box. Generation draws only from the world's RNG
+stream.
 """
 
 from __future__ import annotations
