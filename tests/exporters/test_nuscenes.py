@@ -26,7 +26,7 @@ from exporters.formats.nuscenes_tables import (
 from exporters.frame import ObjectState, label_of
 from exporters.job import plan_job, world_for
 from simulator.pose import rpy_to_matrix
-from simulator.scene.semantics import CLASS_NAMES
+from simulator.scene.semantics import CLASS_NAMES, SEMANTIC_CLASSES
 from tests.exporters.conftest import small_scenario
 from tests.exporters.devkit import run_devkit
 
@@ -41,6 +41,9 @@ EXPECTED_POINT_CLASS = {
     "traffic_sign": "static.manmade", "traffic_light": "static.manmade",
     "vegetation": "static.vegetation", "vehicle": "vehicle.car",
     "static_object": "movable_object.pushable_pullable",
+    "pedestrian": "human.pedestrian.adult", "cyclist": "vehicle.bicycle",
+    "truck": "vehicle.truck", "bus": "vehicle.bus.rigid", "debris": "movable_object.debris",
+    "motorcyclist": "vehicle.motorcycle", "rain": "noise",
 }
 
 
@@ -235,7 +238,9 @@ def test_lidarseg_and_panoptic_labels_are_our_gt(dataset, devkit):
             gt = f.measurements[channel].gt
             boxed = {o.instance_id: label_of(o, "nuscenes") for o in f.objects
                      if label_of(o, "nuscenes")}
-            expected = [boxed.get(int(i), EXPECTED_POINT_CLASS[CLASS_NAMES[int(s)]])
+            rain = SEMANTIC_CLASSES["rain"]
+            expected = [EXPECTED_POINT_CLASS[CLASS_NAMES[int(s)]] if s == rain else
+                        boxed.get(int(i), EXPECTED_POINT_CLASS[CLASS_NAMES[int(s)]])
                         for s, i in zip(gt["semantic"], gt["instance_id"])]
             assert got["n_points"] == len(expected)
             assert got["lidarseg"] == expected
