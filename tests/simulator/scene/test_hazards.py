@@ -218,3 +218,11 @@ def test_highway_breakdown_runs_60s_without_collisions() -> None:
         right = w.hdmap.lane_index("hw/fwd/3")
         assert not np.any((w.traffic.lane == right) & (np.abs(w.state.x - 100.0) < 2.5)
                           & (w.state.y < -200.0))
+
+
+def test_rows_beyond_the_prop_limit_name_the_row() -> None:
+    s = _scenario("{type: cone, position: [60, -1.75], count: 1000, spacing_m: 0.1}\n"
+                  "  - {type: cone, position: [60, 1.75], count: 2, spacing_m: 1}")
+    with pytest.raises(CheckError, match="more than 1000 props") as exc:
+        check_scenario(s)
+    assert exc.value.path == ("props", 1, "count")
