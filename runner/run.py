@@ -168,6 +168,11 @@ def _summary(world: World, scenario: Scenario, source: str, lane_changes: int) -
         "props": len(world.props),
         # Scripted events that fired, in order: {"event", "time_s", "actions"}.
         "events": world.event_log,
+        # How each action ended: {"event", "action", "actor", "time_s", "result"}.
+        "event_results": world.events.completed,
+        "pedestrians": len(world.scenario.pedestrians),
+        "debris": len(world.actor_group("debris").boxes())
+        if world.actor_group("debris") is not None else 0,
     }
 
 

@@ -64,8 +64,8 @@ def test_valid_scenario_validates(tmp_path: Path, capsys) -> None:
      "map.roads[0].segments[1].radius_m: 5 m is not larger than the inner lanes' width 7 m"),
     ("size: [1, 1, 1]}", "size: [1, 1, 1], material: gold}", 12,
      "props[0].material: unknown material 'gold'; known: asphalt, bark, brick, car_paint, "
-     "cardboard, concrete, foliage, glass_facade, ground, marking_white, marking_yellow, "
-     "metal, sign"),
+     "cardboard, concrete, cone_plastic, foliage, glass_facade, ground, marking_white, "
+     "marking_yellow, metal, sign"),
     ("position: [60, 20], size: [1, 1, 1]", "position: [8.5, -1.75], size: [3, 1, 1]", 14,
      "ego.start: overlaps props[0] (box at (8.5, -1.75), 3 x 1 m): the ego would crash at "
      "t = 0; move the ego (s_m) or the prop"),

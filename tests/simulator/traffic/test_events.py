@@ -334,3 +334,5 @@ def test_summary_json_lists_the_fired_events(tmp_path) -> None:
     summary = json.loads((tmp_path / "summary.json").read_text())
     assert summary["events"] == [{"event": "slow", "time_s": 0.5, "actions": [
         {"type": "set_speed", "actor": "a", "speed_mps": 20.0}]}]
+    assert summary["event_results"] == [{"event": "slow", "action": "set_speed",
+                                         "actor": "a", "time_s": 0.5, "result": "set"}]
