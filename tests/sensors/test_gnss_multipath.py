@@ -46,9 +46,11 @@ def test_nlos_delay_is_two_d_cos_el_cos_relative_azimuth(az_deg, el_deg):
     az_rel = np.radians(az_deg - 270.0)
     expected = 2.0 * D_M * np.cos(np.radians(el_deg)) * np.cos(az_rel)
     assert paths.valid[0]
-    assert paths.delay_m[0] == pytest.approx(expected, abs=1e-6)
+    # The facade comes from a float32 ray cast (Embree): its plane is exact to ~1e-6 of
+    # the range, which machines' SIMD paths round differently (1.8e-6 m seen): 1e-4 m.
+    assert paths.delay_m[0] == pytest.approx(expected, abs=1e-4)
     # The reflection point lies on the facade plane, along the mirrored direction.
-    assert paths.point[0, 0] == pytest.approx(D_M, abs=1e-6)
+    assert paths.point[0, 0] == pytest.approx(D_M, abs=1e-4)
     assert paths.point[0, 2] > ANTENNA[2]
 
 
