@@ -33,6 +33,7 @@ from simulator.scene.semantics import SEMANTIC_CLASSES, MaterialInfo
 
 YIELD_AHEAD_S = 3.0     # a walking pedestrian claims the road it reaches in this time
 GAP_DECEL_MPS2 = 3.0    # gap acceptance: a car must be able to stop braking this hard
+LOOK_EVERY_S = 0.1      # a waiting pedestrian judges the gap again this often
 STRIDE_M = 1.4          # one gait cycle (two steps) [m]
 SWING_M = 0.22          # a foot's largest excursion from the hip, along the walk [m]
 LEG_DEPTH_M, LEG_WIDTH_M = 0.16, 0.14
@@ -91,8 +92,9 @@ class PedestrianGroup:
         owner = np.repeat(np.arange(n), [len(q) for q in pts])
         self._keys = owner * _KEY + self._cum
         self.gap_s = np.array([p.gap_s for p in specs])
-        self.crossings = [self._road_crossings(k, host.hdmap) if self.gap_s[k] > 0 else []
-                          for k in range(n)]
+        self.crossings = [self._road_crossings(k, host.hdmap) for k in range(n)]
+        # Whose path comes near the road (sidewalk walkers never do: they claim no lane).
+        self.near_road = np.array([self._near_road(k, host.hdmap) for k in range(n)], bool)
         self.reset(np.random.default_rng(0))
 
     def _points(self, k: int, u: np.ndarray) -> np.ndarray:
@@ -100,6 +102,12 @@ class PedestrianGroup:
         lo, hi = self._first[k], self._last[k]
         cum, pts = self._cum[lo:hi + 1], self._pts[lo:hi + 1]
         return np.stack([np.interp(u, cum, pts[:, 0]), np.interp(u, cum, pts[:, 1])], 1)
+
+    def _near_road(self, k: int, hdmap) -> bool:
+        """Whether pedestrian k's path passes within 1 m of the road (its body and the
+        lanes' 0.3 m margin reach that far sideways)."""
+        u = np.linspace(0.0, self.length_m[k], max(2, int(self.length_m[k] / 0.25) + 1))
+        return bool(hdmap.is_on_road(self._points(k, u), margin_m=1.0).any())
 
     def _road_crossings(self, k: int, hdmap) -> list[tuple[float, float, np.ndarray,
                                                          np.ndarray]]:
@@ -123,6 +131,7 @@ class PedestrianGroup:
         self.visible = ~self.hidden
         self.walking = self.visible & ~self.waits
         self.held = np.zeros(n, bool)                # walking, but waiting for a gap
+        self._look_again_s = np.zeros(n)
         self.phase = rng.uniform(0.0, 2.0 * np.pi, n)
         colors = _CLOTHES[rng.integers(0, len(_CLOTHES), n)]
         for iid, c in zip(self.instance_ids, colors):
@@ -156,14 +165,19 @@ class PedestrianGroup:
         if not w.any():
             return
         u_new = self.u + np.where(w, self.direction * self.speed_mps * dt_s, 0.0)
-        self.held[:] = False
+        t = world.time_s
         for k in np.flatnonzero(w & (self.gap_s > 0)):
+            if self.held[k] and t < self._look_again_s[k]:
+                u_new[k] = self.u[k]                # still waiting (looks every 0.1 s)
+                continue
+            self.held[k] = False
             for u_in, u_out, a, b in self.crossings[k]:
                 entering = (self.u[k] <= u_in < u_new[k]) if self.direction[k] > 0 \
                     else (self.u[k] >= u_out > u_new[k])
                 if entering and not self._gap_ok(world, k, a, b):
                     u_new[k] = self.u[k]            # waits at the kerb
                     self.held[k] = True
+                    self._look_again_s[k] = t + LOOK_EVERY_S
         w = w & ~self.held
         self.u[w] = u_new[w]
         self.phase[w] += 2.0 * np.pi * self.speed_mps[w] / STRIDE_M * dt_s
@@ -231,7 +245,7 @@ class PedestrianGroup:
     # ------------------------------------------------------------------ what others see
     def obstacles(self) -> list[np.ndarray]:
         out = []
-        for k in np.flatnonzero(self.visible):
+        for k in np.flatnonzero(self.visible & self.near_road):
             c, s = math.cos(self.yaw[k]), math.sin(self.yaw[k])
             half_l, half_w = self.box_length_m[k] / 2, self.width_m[k] / 2
             ahead = half_l + (YIELD_AHEAD_S * self.speed_mps[k]
