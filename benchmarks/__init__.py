@@ -17,7 +17,10 @@ from contextlib import contextmanager
 BENCHMARKS: dict[str, tuple[str, tuple[str, ...]]] = {
     "world": ("benchmarks.bench_world", ("world_realtime_factor", "world_step_us",
                                          "world_highway_realtime_factor", "world_build_s",
-                                         "world_build_1000_npcs_s", "world_reset_ms")),
+                                         "world_build_1000_npcs_s", "world_reset_ms",
+                                         "world_pedestrians_realtime_factor",
+                                         "world_pedestrians_cost_ratio",
+                                         "world_highway_dense_realtime_factor")),
     "dynamics": ("benchmarks.bench_dynamics", ("dynamics_step_us",)),
     "lidar": ("benchmarks.bench_lidar", ("lidar_hdl64e_sweeps_per_s",
                                          "lidar_speedup_vs_pybullet")),

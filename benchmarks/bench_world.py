@@ -12,6 +12,13 @@ Figures (medians over repeats; the machine is shared and noisy):
   kernels loaded); the first, cold build is logged.
 - ``world_build_1000_npcs_s``: the same for the highway with ``traffic.count = 1000``.
 - ``world_reset_ms``: ``World.reset(seed=k)`` on the default scenario.
+- ``world_pedestrians_realtime_factor``: the real-time factor of
+  ``scenarios/pedestrian_crossing.yaml`` (30 NPCs, 14 pedestrians walking and crossing,
+  drivers yielding to them through dynamic lane obstacles); ``world_pedestrians_cost_ratio``
+  is the same scenario without its pedestrians (and events) over with them, measured in
+  alternation in the same run (1.0 = pedestrians cost nothing).
+- ``world_highway_dense_realtime_factor``: ``scenarios/highway_dense.yaml`` (150 NPCs of
+  four kinds).
 
 Each figure can be run alone (``run_sim.py bench --only world_reset_ms``): ``run`` only
 measures the ``figures`` asked for.
@@ -33,8 +40,12 @@ from simulator.world import World
 logger = logging.getLogger(__name__)
 
 FIGURES = ("world_realtime_factor", "world_step_us", "world_highway_realtime_factor",
-           "world_build_s", "world_build_1000_npcs_s", "world_reset_ms")
+           "world_build_s", "world_build_1000_npcs_s", "world_reset_ms",
+           "world_pedestrians_realtime_factor", "world_pedestrians_cost_ratio",
+           "world_highway_dense_realtime_factor")
 HIGHWAY = BUNDLED_DIR / "highway.yaml"
+CROSSING = BUNDLED_DIR / "pedestrian_crossing.yaml"
+DENSE = BUNDLED_DIR / "highway_dense.yaml"
 
 
 def _no_sensors(path, npcs: int | None = None) -> Scenario:
@@ -128,11 +139,32 @@ def run(quick: bool = False, figures: Iterable[str] | None = None) -> dict[str, 
         if times is not None:
             out["world_reset_ms"] = round(_median("world_reset_ms", times, "ms"), 2)
 
+    def pedestrians() -> None:
+        with_peds = _no_sensors(CROSSING)
+        without = with_peds.model_copy(update={"pedestrians": [], "events": []})
+        rtf_with, rtf_without = [], []
+        for _ in range(repeats):                 # alternated: the same machine phase
+            rtf_with += realtime_factor(with_peds, sim_s, 1)
+            rtf_without += realtime_factor(without, sim_s, 1)
+        out["world_pedestrians_realtime_factor"] = round(_median(
+            "world_pedestrians_realtime_factor", rtf_with, "x"), 2)
+        out["world_pedestrians_cost_ratio"] = round(_median(
+            "world_pedestrians_cost_ratio", np.array(rtf_without) / np.array(rtf_with),
+            "x"), 3)
+
+    def dense() -> None:
+        out["world_highway_dense_realtime_factor"] = round(_median(
+            "world_highway_dense_realtime_factor", realtime_factor(_no_sensors(DENSE),
+                                                                   sim_s, repeats), "x"), 2)
+
     measures: list[tuple[tuple[str, ...], Callable[[], None]]] = [
                 (("world_realtime_factor", "world_step_us"), default_rtf),
                 (("world_highway_realtime_factor",), highway_rtf),
                 (("world_build_s",), build), (("world_build_1000_npcs_s",), build_1000),
-                (("world_reset_ms",), reset)]
+                (("world_reset_ms",), reset),
+                (("world_pedestrians_realtime_factor", "world_pedestrians_cost_ratio"),
+                 pedestrians),
+                (("world_highway_dense_realtime_factor",), dense)]
     for names, measure in measures:
         if want & set(names):
             measure()

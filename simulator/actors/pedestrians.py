@@ -27,6 +27,7 @@ import math
 
 import numpy as np
 
+from simulator.actors import walk_kernel
 from simulator.scene.collision_monitor import Collision
 from simulator.scene.objects import ObjectBox
 from simulator.scene.semantics import SEMANTIC_CLASSES, MaterialInfo
@@ -37,7 +38,6 @@ LOOK_EVERY_S = 0.1      # a waiting pedestrian judges the gap again this often
 STRIDE_M = 1.4          # one gait cycle (two steps) [m]
 SWING_M = 0.22          # a foot's largest excursion from the hip, along the walk [m]
 LEG_DEPTH_M, LEG_WIDTH_M = 0.16, 0.14
-_KEY = 1.0e7            # flat path table: key = pedestrian index * _KEY + arc length
 SEMANTIC = SEMANTIC_CLASSES["pedestrian"]
 # Clothes (sRGB), drawn per pedestrian and episode; skin and cloth reflect ~0.3 at 905 nm.
 _CLOTHES = np.array([(40, 40, 48), (200, 40, 40), (35, 70, 140), (230, 230, 225),
@@ -89,12 +89,11 @@ class PedestrianGroup:
         self._first = np.cumsum([0] + [len(q) for q in pts[:-1]]).astype(np.int64)
         self._last = self._first + np.array([len(q) for q in pts]) - 1
         self.length_m = np.array([c[-1] for c in cum])
-        owner = np.repeat(np.arange(n), [len(q) for q in pts])
-        self._keys = owner * _KEY + self._cum
         self.gap_s = np.array([p.gap_s for p in specs])
         self.crossings = [self._road_crossings(k, host.hdmap) for k in range(n)]
         # Whose path comes near the road (sidewalk walkers never do: they claim no lane).
         self.near_road = np.array([self._near_road(k, host.hdmap) for k in range(n)], bool)
+        self._looks = np.array([bool(c) for c in self.crossings], bool) & (self.gap_s > 0)
         self.reset(np.random.default_rng(0))
 
     def _points(self, k: int, u: np.ndarray) -> np.ndarray:
@@ -164,56 +163,33 @@ class PedestrianGroup:
         w = self.walking
         if not w.any():
             return
-        u_new = self.u + np.where(w, self.direction * self.speed_mps * dt_s, 0.0)
         t = world.time_s
-        for k in np.flatnonzero(w & (self.gap_s > 0)):
+        for k in np.flatnonzero(w & self._looks):       # the few whose path crosses a road
             if self.held[k] and t < self._look_again_s[k]:
-                u_new[k] = self.u[k]                # still waiting (looks every 0.1 s)
-                continue
+                continue                                # still waiting (looks every 0.1 s)
             self.held[k] = False
+            u, u_next = self.u[k], self.u[k] + self.direction[k] * self.speed_mps[k] * dt_s
             for u_in, u_out, a, b in self.crossings[k]:
-                entering = (self.u[k] <= u_in < u_new[k]) if self.direction[k] > 0 \
-                    else (self.u[k] >= u_out > u_new[k])
+                entering = (u <= u_in < u_next) if self.direction[k] > 0 \
+                    else (u >= u_out > u_next)
                 if entering and not self._gap_ok(world, k, a, b):
-                    u_new[k] = self.u[k]            # waits at the kerb
-                    self.held[k] = True
+                    self.held[k] = True                 # waits at the kerb
                     self._look_again_s[k] = t + LOOK_EVERY_S
-        w = w & ~self.held
-        self.u[w] = u_new[w]
-        self.phase[w] += 2.0 * np.pi * self.speed_mps[w] / STRIDE_M * dt_s
-        over = w & (self.u >= self.length_m)
-        under = w & (self.u <= 0.0) & (self.direction < 0)
-        back = over & self.loops
-        self.u[back] = 2.0 * self.length_m[back] - self.u[back]
-        self.direction[back] = -1.0
-        done = over & ~self.loops
-        self.u[done] = self.length_m[done]
-        self.walking[done] = False
-        self.u[under] = -self.u[under]
-        self.direction[under] = 1.0
+        walk_kernel.advance(self.u, self.direction, self.walking, self.held,
+                            self.speed_mps, self.phase, self.length_m, self.loops, dt_s,
+                            STRIDE_M)
         self._pose()
 
     def _pose(self) -> None:
-        """x, y, yaw, velocity from the arc lengths (a degenerate zero-length path: the
-        point, facing +x)."""
-        n = self.n
-        u = np.clip(self.u, 0.0, self.length_m)
-        pos = np.searchsorted(self._keys, np.arange(n) * _KEY + u, side="right") - 1
-        seg = np.clip(pos, self._first, np.maximum(self._last - 1, self._first))
-        a, b = self._pts[seg], self._pts[np.minimum(seg + 1, self._last)]
-        ds = self._cum[np.minimum(seg + 1, self._last)] - self._cum[seg]
-        t = np.where(ds > 0, (u - self._cum[seg]) / np.where(ds > 0, ds, 1.0), 0.0)
-        xy = a + (b - a) * t[:, None]
-        heading = np.arctan2(b[:, 1] - a[:, 1], b[:, 0] - a[:, 0])
-        self.x, self.y = xy[:, 0], xy[:, 1]
-        self.yaw = np.where(self.direction > 0, heading, heading + np.pi)
-        self.yaw = (self.yaw + np.pi) % (2 * np.pi) - np.pi
-        moving = (self.walking & ~self.held).astype(float) * self.speed_mps
-        self.vx, self.vy = moving * np.cos(self.yaw), moving * np.sin(self.yaw)
-        # Leg swing: the feet at +-swing along the walk; still when standing.
-        self.swing = np.where(self.walking & ~self.held, SWING_M * np.sin(self.phase), 0.0)
-        self.box_length_m = np.maximum(self.depth_m,
-                                       2.0 * np.abs(self.swing) + LEG_DEPTH_M)
+        """x, y, yaw, velocity, leg swing and box length from the arc lengths (compiled:
+        ``walk_kernel.pose``; a zero-length path: the point, facing +x)."""
+        if getattr(self, "x", None) is None or len(self.x) != self.n:
+            (self.x, self.y, self.yaw, self.vx, self.vy, self.swing,
+             self.box_length_m) = walk_kernel.empty_outputs(self.n)
+        walk_kernel.pose(self.u, self.length_m, self.direction, self.walking & ~self.held,
+                         self.speed_mps, self.phase, self._pts, self._cum, self._first,
+                         self._last, self.depth_m, SWING_M, LEG_DEPTH_M, self.x, self.y,
+                         self.yaw, self.vx, self.vy, self.swing, self.box_length_m)
 
     def _gap_ok(self, world, k: int, a: np.ndarray, b: np.ndarray) -> bool:
         """Whether pedestrian k may step onto the road to cross from ``a`` to ``b``: every
