@@ -30,4 +30,7 @@ def test_export_bench_quick_json_has_every_figure() -> None:
     figures = json.loads(proc.stdout)
     assert set(figures) == FIGURES
     assert all(v > 0 for v in figures.values())
-    assert 0.5 < figures["export_one_worker_cpu_cores"] <= (os.cpu_count() or 1) + 0.2
+    # CPU s per wall s of one worker: measured (> 0), never above the machine. On a
+    # loaded machine one process gets well under a core (0.48 seen with a test run
+    # beside it), so the lower bound only catches a broken measurement.
+    assert 0.1 < figures["export_one_worker_cpu_cores"] <= (os.cpu_count() or 1) + 0.2
