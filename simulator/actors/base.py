@@ -8,8 +8,8 @@ import numpy as np
 
 from scenarios.schema import Scenario
 from simulator.scene.collision_monitor import Collision
-from simulator.scene.objects import ObjectBox
 from simulator.scene.mirror import MaterialTable
+from simulator.scene.objects import ObjectBox
 
 # Instance ids of group actors: between the vehicles' (1..n, n <= ~2300) and the static
 # objects' (simulator.scene.layout.STATIC_ID_BASE = 10000).
