@@ -88,6 +88,8 @@ def test_waits_until_the_cross_event_then_walks_at_its_speed() -> None:
         _run(w, 3.0)          # fired on the step starting at 2.0 s, walked 3 s since
         assert g.y[k] == pytest.approx(-266.0 + 2.0 * 3.0, abs=1e-9)
         assert w.event_log[0]["event"] == "go"
+        _run(w, 8.0)                                    # 20 m at 2 m/s: across, and stays
+        assert g.y[k] == -246.0 and not g.walking[k]
         w.reset(5)                                      # waiting again
         g, k = _ped(w, "p")
         assert g.y[k] == -266.0 and not g.walking[k] and not w.event_log
