@@ -212,6 +212,12 @@ def check_events(scenario) -> None:
             raise FieldError(("events", i, "name"), f"duplicate event name {e.name!r}")
     for i, e in enumerate(events):
         t = e.trigger
+        if isinstance(t, TtcBelow) and t.actor not in vehicles:
+            raise _unknown(("events", i, "trigger", "actor"), "vehicle actor", t.actor,
+                           vehicles) if t.actor not in pedestrians else \
+                FieldError(("events", i, "trigger", "actor"), f"{t.actor!r} is a "
+                           "pedestrian: ttc_below needs a vehicle actor (use "
+                           "ego_near_actor for a pedestrian)")
         if isinstance(t, (EgoNearActor, TtcBelow)):
             if t.actor not in vehicles + pedestrians:
                 raise _unknown(("events", i, "trigger", "actor"), "actor", t.actor,

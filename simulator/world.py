@@ -255,8 +255,11 @@ class World:
         placed[[pl.vehicle for pl in placements]] = True
         for i in np.flatnonzero(~placed):
             self._park(int(i))
+        for j, a in enumerate(sc.actors, start=1):
+            if a.hidden:            # off the map until a `spawn` event
+                self._park(j)
         if self.events is not None:
-            self.events.reset()   # hidden actors parked, nothing fired
+            self.events.reset()   # nothing fired, nothing running
         self.distance_m = np.zeros(n)
         self.lane_change_count = 0
         self._decisions = 0

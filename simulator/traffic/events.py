@@ -95,8 +95,7 @@ class EventEngine:
         self.held = np.zeros(n, bool)
         self._override = np.full(n, np.nan)
         self._lookahead: dict[int, float] = {}
-        for i in self.hidden:
-            self.world._park(i)
+        self._stopping = []
 
     # ------------------------------------------------------------------ per step
     def step(self) -> None:
@@ -112,13 +111,18 @@ class EventEngine:
                 self._fire(k, t)
             self._was_true[k] = now
         self._override[:] = np.nan
+        self._stopping: list[int] = []
         for i in list(self.running):
             self._advance(i, self.running[i], t)
 
     def apply(self, accel_cmd: np.ndarray) -> None:
-        """Write the held acceleration overrides into ``accel_cmd`` (every physics step)."""
+        """Write the held acceleration overrides into ``accel_cmd`` (every physics step).
+        A ``stop`` brakes at least comfortably, harder when its driver's command (in
+        ``accel_cmd`` now, this step's) is harder."""
         if not self.running:
             return
+        for i in self._stopping:
+            self._override[i] = min(float(accel_cmd[i]), self._override[i])
         rows = np.flatnonzero(np.isfinite(self._override))
         accel_cmd[rows] = self._override[rows]
 
@@ -254,8 +258,8 @@ class EventEngine:
                     self._done(run.event, a, i, t, "stopped")
                 self._override[i] = -float(w.params.max_decel_mps2[i])
                 return
-            b = float(w.drivers.comfort_decel_mps2[i])
-            self._override[i] = min(float(w.accel_cmd[i]), -b)
+            self._override[i] = -float(w.drivers.comfort_decel_mps2[i])
+            self._stopping.append(i)             # and harder if its driver must (apply)
         elif a.type == "change_lane":
             if tr.lane[i] == run.data["target"]:
                 self._release(i, t, "done")
@@ -290,13 +294,17 @@ class EventEngine:
             if beside and tr.prev_lane[i] < 0 and (settled or late):
                 self._move_into(i, ego_lane, a.duration_s)
                 run.phase = "change"
+            elif late and not beside:
+                self._release(i, t, "given up: not in a lane next to the ego's")
             return
         self._override[i] = float(np.clip(acc, -_CUT_IN_BRAKE, top))
         _, d = la.project(np.array([tr.lane[i]]), st.x[i:i + 1], st.y[i:i + 1],
                           tr.s[i:i + 1])
         if abs(float(d[0])) < _LANE_DONE_M:
             gap = along - tr.half_length_m[i] - tr.half_length_m[EGO]
-            self._release(i, t, f"in the ego's lane at {gap:.2f} m")
+            where = "in the ego's lane" if tr.lane[i] == tr.lane[EGO] else \
+                "in the lane the ego left"
+            self._release(i, t, f"{where} at {gap:.2f} m")
 
     def _move_into(self, i: int, lane: int, duration_s: float) -> None:
         """Execute a lane change of vehicle i into ``lane`` now (MOBIL's bookkeeping)."""
@@ -360,8 +368,13 @@ class EventEngine:
             group.launch(a.item)
             name = a.item
         else:
-            group.launch_new(a.kind, tuple(a.position), tuple(a.velocity_mps))
             name = a.kind
+            try:
+                group.launch_new(a.kind, tuple(a.position), tuple(a.velocity_mps))
+            except RuntimeError as exc:       # the per-episode cap (DebrisLimitError)
+                self.completed.append({"event": event, "action": a.type, "actor": name,
+                                       "time_s": round(t, 9), "result": f"skipped: {exc}"})
+                return
         self.completed.append({"event": event, "action": a.type, "actor": name,
                                "time_s": round(t, 9), "result": "started"})
 

@@ -308,7 +308,7 @@ def test_unknown_actor_is_a_located_error_with_a_close_match() -> None:
     ("trigger: {type: at_time, time_s: 1}",
      "trigger: {type: after_event, event: cut}", 15, "waits on itself"),
     ("trigger: {type: at_time, time_s: 1}",
-     "trigger: {type: ttc_below, actor: nobody, ttc_s: 2}", 15, "unknown actor 'nobody'"),
+     "trigger: {type: ttc_below, actor: nobody, ttc_s: 2}", 15, "actor 'nobody'"),
     ("trigger: {type: at_time, time_s: 1}",
      "trigger: {type: at_tim, time_s: 1}", 15, "at_time"),
     ("      - type: cut_in\n        actor: cutter",
@@ -336,3 +336,58 @@ def test_summary_json_lists_the_fired_events(tmp_path) -> None:
         {"type": "set_speed", "actor": "a", "speed_mps": 20.0}]}]
     assert summary["event_results"] == [{"event": "slow", "action": "set_speed",
                                          "actor": "a", "time_s": 0.5, "result": "set"}]
+
+
+def test_a_hidden_actor_on_the_egos_spot_is_not_there_at_t0() -> None:
+    sc = _scenario([{"name": "ghost", "start": {"lane": "hw/fwd/1", "s_m": 52},
+                     "hidden": True}], [])
+    with World(sc) as w:                              # a fresh world, not only reset()
+        assert not w.traffic.active[w.vehicle_index("ghost")]
+        w.step()
+        assert not w.collisions and not w.crashed[0]
+
+
+def test_stop_brakes_harder_when_its_driver_must() -> None:
+    # The leader brakes at 8 m/s^2; the follower, told to stop at the same moment, must
+    # brake harder than comfortably (its driver's IDM) or it rear-ends the leader.
+    sc = _scenario([{"name": "lead", "start": {"lane": "hw/fwd/1", "s_m": 200},
+                     "speed_mps": 25, "desired_speed_mps": 25,
+                     "destination": {"lane": "hw/fwd/1", "s_m": 590}},
+                    {"name": "follow", "start": {"lane": "hw/fwd/1", "s_m": 170},
+                     "speed_mps": 25, "desired_speed_mps": 25,
+                     "destination": {"lane": "hw/fwd/1", "s_m": 590}}],
+                   [_event("both", {"type": "at_time", "time_s": 3.0},
+                           {"type": "hard_brake", "actor": "lead", "decel_mps2": 8},
+                           {"type": "stop", "actor": "follow"})])
+    with World(sc) as w:
+        f = w.vehicle_index("follow")
+        hardest = 0.0
+        for _ in range(int(12 / w.dt_s)):
+            w.step()
+            hardest = min(hardest, float(w.accel_cmd[f]))
+        assert not w.collisions
+        assert hardest < -w.drivers.comfort_decel_mps2[f] - 1.0
+        assert w.state.vx[f] < 0.05
+
+
+def test_a_cut_in_from_a_lane_not_beside_the_ego_is_given_up() -> None:
+    sc = _scenario([{"name": "far", "start": {"lane": "hw/fwd/3", "s_m": 80},
+                     "speed_mps": 25}],
+                   [_event("cut", {"type": "at_time", "time_s": 0.5},
+                           {"type": "cut_in", "actor": "far", "gap_m": 10})])
+    sc = sc.model_copy(update={"ego": sc.ego.model_copy(update={   # the ego keeps lane 1
+        "destination": sc.ego.start.model_copy(update={"s_m": 590.0})})})
+    with World(sc) as w:
+        _run(w, 32.0)
+        end = _completed(w, "cut_in")
+        assert end is not None and end["result"].startswith("given up"), w.events.completed
+        assert not w.events.held[w.vehicle_index("far")]
+
+
+def test_ttc_below_needs_a_vehicle() -> None:
+    text = GOOD.replace("trigger: {type: at_time, time_s: 1}",
+                        "trigger: {type: ttc_below, actor: walker, ttc_s: 2}") + \
+        "pedestrians:\n  - {name: walker, path: [[0, 10], [5, 10]]}\n"
+    with pytest.raises(ScenarioError) as e:
+        parse_scenario(text, "bad.yaml")
+    assert "bad.yaml:15:" in str(e.value) and "pedestrian" in str(e.value)
