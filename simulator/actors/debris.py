@@ -48,8 +48,9 @@ log = logging.getLogger(__name__)
 GRAVITY_MPS2 = 9.81
 AIR_DENSITY_KGPM3 = 1.225
 MAX_NEW_PER_EPISODE = 64      # pieces ``launch_new`` may add in one episode
-STOP_SPEED_MPS = 0.5          # a tyre / box slower than this, ...
-STOP_HEIGHT_M = 0.6           # ... its centre this low: lying on the road, drivers stop
+STOP_SPEED_MPS = 3.0          # a tyre / box slower than this (rolling across the road), ...
+STOP_HEIGHT_M = 0.6           # ... its centre this low: on the road, drivers stop for
+AHEAD_S = 1.5                 # where it is and where it will be this much later
 REMOVE_BELOW_M = -50.0        # fell off the world
 REMOVE_BEYOND_M = 2000.0      # blew this far from its launch point
 CALM_SPEED_MPS = 0.02         # below this (and its spin below CALM_SPIN_RADPS) for
@@ -384,7 +385,9 @@ class DebrisGroup:
         return rot, yaw, 2 * extent
 
     def obstacles(self) -> list[np.ndarray]:
-        """Footprints of tyres and boxes lying on the road (bags are driven through)."""
+        """Footprints of tyres and boxes on the road, lying or rolling slower than
+        ``STOP_SPEED_MPS``: where each is and where it will be in ``AHEAD_S`` (bags are
+        driven through)."""
         idx = np.array([k for k in self.live() if self.pieces[k].kind != "plastic_bag"
                         and self.pos[k, 2] < STOP_HEIGHT_M
                         and np.linalg.norm(self.vel[k]) < STOP_SPEED_MPS], np.int64)
@@ -394,7 +397,11 @@ class DebrisGroup:
         out = []
         for j, k in enumerate(idx):
             box = ObjectBox(0, SEMANTIC, "", self.pos[k], size[j], float(yaw[j]))
-            out.append(box.corners()[:4, :2])
+            now = box.corners()[:4, :2]
+            out.append(now)
+            shift = np.asarray(self.vel[k][:2], np.float64) * AHEAD_S
+            if np.hypot(*shift) > 0.05:
+                out.append(now + shift)
         return out
 
     def contacts(self, world) -> list[Collision]:

@@ -14,7 +14,8 @@ into: the next lane too), is a lane obstacle for the next decision
 (``LaneArrays.set_dynamic_obstacles``). A pedestrian about to step onto the road waits
 at the kerb until the gap is acceptable (``_gap_ok``: every vehicle heading for its
 crossing line can stop comfortably before it, ``gap_s`` of headway included); ``gap_s:
-0`` walks out regardless.
+0`` walks out regardless. A walking pedestrian stops while a vehicle body is within
+``PROBE_M`` ahead of it (a car that stopped on its crossing line), looking every 0.1 s.
 A vehicle whose body overlaps a pedestrian's is a collision (each contact once).
 
 Gait: cadence from walking speed (a stride, two steps, of ``STRIDE_M`` = 1.4 m at
@@ -35,6 +36,7 @@ from simulator.scene.semantics import SEMANTIC_CLASSES, MaterialInfo
 YIELD_AHEAD_S = 3.0     # a walking pedestrian claims the road it reaches in this time
 GAP_DECEL_MPS2 = 3.0    # gap acceptance: a car must be able to stop braking this hard
 LOOK_EVERY_S = 0.1      # a waiting pedestrian judges the gap again this often
+PROBE_M = 0.6           # a walking pedestrian stops for a vehicle body this close ahead
 STRIDE_M = 1.4          # one gait cycle (two steps) [m]
 SWING_M = 0.22          # a foot's largest excursion from the hip, along the walk [m]
 LEG_DEPTH_M, LEG_WIDTH_M = 0.16, 0.14
@@ -131,6 +133,9 @@ class PedestrianGroup:
         self.walking = self.visible & ~self.waits
         self.held = np.zeros(n, bool)                # walking, but waiting for a gap
         self._look_again_s = np.zeros(n)
+        self._probe_s = np.zeros(n)                  # next look for a vehicle in the way
+        self._blocked = np.zeros(n, bool)            # ... and whether there is one
+        self._gap_wait = np.zeros(n, bool)           # at the kerb, waiting for a gap
         self.phase = rng.uniform(0.0, 2.0 * np.pi, n)
         colors = _CLOTHES[rng.integers(0, len(_CLOTHES), n)]
         for iid, c in zip(self.instance_ids, colors):
@@ -165,16 +170,21 @@ class PedestrianGroup:
             return
         t = world.time_s
         for k in np.flatnonzero(w & self._looks):       # the few whose path crosses a road
-            if self.held[k] and t < self._look_again_s[k]:
+            if self._gap_wait[k] and t < self._look_again_s[k]:
                 continue                                # still waiting (looks every 0.1 s)
-            self.held[k] = False
+            self._gap_wait[k] = False
             u, u_next = self.u[k], self.u[k] + self.direction[k] * self.speed_mps[k] * dt_s
             for u_in, u_out, a, b in self.crossings[k]:
                 entering = (u <= u_in < u_next) if self.direction[k] > 0 \
                     else (u >= u_out > u_next)
                 if entering and not self._gap_ok(world, k, a, b):
-                    self.held[k] = True                 # waits at the kerb
+                    self._gap_wait[k] = True            # waits at the kerb
                     self._look_again_s[k] = t + LOOK_EVERY_S
+        for k in np.flatnonzero(w & self.near_road):    # a car in the way: wait for it
+            if t >= self._probe_s[k]:
+                self._probe_s[k] = t + LOOK_EVERY_S
+                self._blocked[k] = self._vehicle_ahead(world, k)
+        np.logical_or(self._gap_wait, self._blocked, out=self.held)
         walk_kernel.advance(self.u, self.direction, self.walking, self.held,
                             self.speed_mps, self.phase, self.length_m, self.loops, dt_s,
                             STRIDE_M)
@@ -190,6 +200,22 @@ class PedestrianGroup:
                          self.speed_mps, self.phase, self._pts, self._cum, self._first,
                          self._last, self.depth_m, SWING_M, LEG_DEPTH_M, self.x, self.y,
                          self.yaw, self.vx, self.vy, self.swing, self.box_length_m)
+
+    def _vehicle_ahead(self, world, k: int) -> bool:
+        """Whether a vehicle body is within ``PROBE_M`` ahead of pedestrian k's body (it
+        would walk into a car that stopped across its path)."""
+        st, pr, act = world.state, world.params, np.flatnonzero(world.traffic.active)
+        c, s = math.cos(self.yaw[k]), math.sin(self.yaw[k])
+        half_l = self.box_length_m[k] / 2 + PROBE_M / 2
+        px, py = self.x[k] + c * PROBE_M / 2, self.y[k] + s * PROBE_M / 2
+        d = np.hypot(st.x[act] - px, st.y[act] - py)
+        reach = np.hypot(pr.length_m[act], pr.width_m[act]) / 2 + half_l + 1.0
+        for i in act[d < reach]:
+            if _overlap((st.x[i], st.y[i]), st.yaw[i], pr.length_m[i] / 2,
+                        pr.width_m[i] / 2, (px, py), self.yaw[k], half_l,
+                        self.width_m[k] / 2):
+                return True
+        return False
 
     def _gap_ok(self, world, k: int, a: np.ndarray, b: np.ndarray) -> bool:
         """Whether pedestrian k may step onto the road to cross from ``a`` to ``b``: every

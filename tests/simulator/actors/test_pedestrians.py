@@ -248,3 +248,20 @@ def test_a_pedestrian_waits_at_the_kerb_for_a_gap_then_crosses() -> None:
         g, k = _ped(w, "p")
         _run(w, 1.0)
         assert g.y[k] == pytest.approx(-265.3 + 1.4, abs=1e-6)   # walked out at once
+
+
+def test_a_walking_pedestrian_waits_for_a_car_standing_across_its_path() -> None:
+    # The ego stands on the crossing line (x = -150); a pedestrian who does not look
+    # (gap_s 0) walks toward its side, stops short of it, and goes on once it has left.
+    ped = {"name": "p", "path": [[-150.0, -266.0], [-150.0, -246.0]], "gap_s": 0.0}
+    hold = {"ego": DirectControl(accel_mps2=0.0, steer_rad=0.0)}
+    go = {"ego": DirectControl(accel_mps2=3.0, steer_rad=0.0)}
+    with World(_scenario([ped], ego_speed=0.0, ego_s=150.0)) as w:
+        g, k = _ped(w, "p")
+        _run(w, 15.0, hold)
+        side = LANE1_Y - w.params.width_m[0] / 2          # the ego's right side
+        assert not w.collisions
+        assert side - 0.9 < g.y[k] + g.width_m[k] / 2 < side   # stopped just short
+        _run(w, 4.0, go)
+        _run(w, 6.0, hold)
+        assert not w.collisions and g.y[k] > LANE1_Y + 2.0        # and went on across
