@@ -38,6 +38,7 @@ from typing import Any
 import numpy as np
 
 from scenarios.event_schema import AfterEvent, AtTime, EgoNearActor, EgoNearPosition, TtcBelow
+from simulator.constants import GRAVITY_MPS2
 from simulator.traffic.logic import NO_LANE
 from simulator.traffic.spawn import Placement
 
@@ -229,6 +230,12 @@ class EventEngine:
             run.data["target"] = int(target)
         elif kind == "cut_in":
             run.phase = "approach"
+        elif kind == "hard_brake":
+            # The dynamics clip braking at min(max_decel, mu g): say so in the result.
+            p = w.params
+            cap = min(float(p.max_decel_mps2[i]), float(p.mu[i]) * GRAVITY_MPS2)
+            if a.decel_mps2 > cap + 1e-9:
+                run.data["note"] = f" (braked at {cap:.2f} m/s^2: the vehicle's limit)"
         self.running[i] = run
         self.held[i] = True
 
@@ -247,7 +254,7 @@ class EventEngine:
             if v <= _STOPPED_MPS and a.duration_s is None:
                 if run.phase != "stopped":
                     run.phase = "stopped"
-                    self._done(run.event, a, i, t, "stopped")
+                    self._done(run.event, a, i, t, "stopped" + run.data.get("note", ""))
                 self._override[i] = -float(w.params.max_decel_mps2[i])
                 return
             self._override[i] = -a.decel_mps2
@@ -326,6 +333,7 @@ class EventEngine:
 
     def _release(self, i: int, t: float, result: str) -> None:
         run = self.running.pop(i)
+        result += run.data.get("note", "")
         self.held[i] = False
         self._override[i] = np.nan
         if i in self._lookahead:
