@@ -141,7 +141,11 @@ class DriveEnv(gym.Env):
     def _info(self, out, reason: str | None) -> dict:
         w = self.world
         info = {"time_s": w.time_s, "episode_step": self._steps, "termination": reason or "",
-                "collisions": len(w.collisions)}
+                "collisions": len(w.collisions),
+                # Scripted events fired so far this episode, and whether one drives the
+                # ego now (a stop / hard_brake on "ego" overrides the agent's action).
+                "events": [e["event"] for e in w.event_log],
+                "ego_held": bool(w.events.held[EGO])}
         if out is None:
             info.update({"speed_mps": float(w.state.vx[EGO]),
                          "route_progress": w.route_progress(EGO), "crashed": False,

@@ -85,3 +85,27 @@ def test_make_with_a_randomised_file(tmp_path: Path) -> None:
         np.testing.assert_array_equal(a, b)
     finally:
         env.close()
+
+
+def test_info_lists_the_events_fired_and_whether_one_holds_the_ego(tmp_path: Path) -> None:
+    path = tmp_path / "lanekeep_events.yaml"
+    path.write_text(LANEKEEP.read_text() + """
+events:
+  - name: halt
+    trigger: {type: at_time, time_s: 0.5}
+    actions:
+      - {type: stop, actor: ego}
+""")
+    env = DriveEnv(path)
+    try:
+        _, info = env.reset(seed=3)
+        assert info["events"] == [] and info["ego_held"] is False
+        for _ in range(20):
+            _, _, term, trunc, info = env.step(env.action_space.sample())
+            if term or trunc:
+                break
+        assert info["events"] == ["halt"] and info["ego_held"] is True
+        _, info = env.reset(seed=4)                   # re-armed in a new episode
+        assert info["events"] == [] and info["ego_held"] is False
+    finally:
+        env.close()
