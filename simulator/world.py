@@ -147,7 +147,8 @@ class World:
                                                   mesh=KINDS[k].mesh)
                  for s, k in zip(self.specs, self.vehicle_kinds)]
         self.collision_world = CollisionWorld(
-            hulls, [(p.center_xy, p.size, p.yaw) for p in grounded])
+            hulls, [(p.center_xy, p.size, p.yaw) for p in grounded],
+            prop_z=[p.z_m for p in grounded])
         self.collision_monitor = CollisionMonitor(self.collision_world, self.vehicle_names,
                                                   [p.name for p in grounded])
         self.signals = SignalTable(self.hdmap.lanes, {x.id: x.signal

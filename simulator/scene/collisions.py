@@ -166,10 +166,12 @@ class CollisionWorld:
     Args:
         hull_points: per vehicle, (V, 3) points of its convex hull in the body frame.
         props: (center_xy, size_lwh, yaw) of every static prop.
+        prop_z: the base height of each prop above the ground [m] (default all 0).
     """
 
     def __init__(self, hull_points: list[np.ndarray],
-                 props: list[tuple[tuple[float, float], tuple[float, float, float], float]]):
+                 props: list[tuple[tuple[float, float], tuple[float, float, float], float]],
+                 prop_z: list[float] | None = None):
         # Bounding circles for a numpy broad phase: pybullet only runs when circles overlap.
         self.vehicle_radius = np.array([np.hypot(*np.ptp(np.asarray(h)[:, :2], axis=0)) / 2
                                         for h in hull_points])
@@ -195,11 +197,13 @@ class CollisionWorld:
             self.vehicle_bodies.append(body)
         self.body_to_vehicle = {b: i for i, b in enumerate(self.vehicle_bodies)}
         self.prop_bodies: list[int] = []
-        for (cx, cy), (lx, ly, h), yaw in props:
+        z0 = [0.0] * len(props) if prop_z is None else list(prop_z)
+        for ((cx, cy), (lx, ly, h), yaw), zb in zip(props, z0):
             shape = p.createCollisionShape(p.GEOM_BOX, halfExtents=[lx / 2, ly / 2, h / 2],
                                            physicsClientId=cid)
             quat = p.getQuaternionFromEuler([0, 0, yaw])
-            self.prop_bodies.append(p.createMultiBody(0.0, shape, basePosition=[cx, cy, h / 2],
+            self.prop_bodies.append(p.createMultiBody(0.0, shape,
+                                                      basePosition=[cx, cy, zb + h / 2],
                                                       baseOrientation=quat,
                                                       physicsClientId=cid))
         self.body_to_prop = {b: i for i, b in enumerate(self.prop_bodies)}

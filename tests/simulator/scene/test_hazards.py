@@ -226,3 +226,16 @@ def test_rows_beyond_the_prop_limit_name_the_row() -> None:
     with pytest.raises(CheckError, match="more than 1000 props") as exc:
         check_scenario(s)
     assert exc.value.path == ("props", 1, "count")
+
+
+@pytest.mark.parametrize("z_m, hits", [(0.3, True), (1.0, True), (1.6, False), (3.0, False)])
+def test_a_prop_collides_at_its_height(z_m: float, hits: bool) -> None:
+    """Driven straight at a 0.5 m slab from outside (drivers would stop for it), the 1.5 m
+    car touches it only if the slab's base is below the car's roof."""
+    from simulator.world import DirectControl
+    w = World(_scenario(f"{{type: wall, position: [60, -1.75], size: [4, 6, 0.5], "
+                        f"z_m: {z_m}}}"))
+    with w:
+        for _ in range(int(6.0 / w.dt_s)):
+            w.step({"ego": DirectControl(accel_mps2=0.0, steer_rad=0.0)})
+        assert bool([c for c in w.collisions if c.prop >= 0]) == hits
