@@ -73,3 +73,18 @@ def test_pedestrians_and_debris_are_drawn_in_the_palette_colour():
             rgb = CLASS_COLORS[SEMANTIC_CLASSES[sem]]
             assert tuple(int(v) for v in img[row, col][::-1]) == rgb, name
             assert not _near(empty, col, row, rgb, 1, tol=10), name
+
+
+def test_parked_cars_are_in_the_static_layer():
+    from scenarios.schema import Prop
+    from simulator.world import World
+
+    sc = load("scenarios/highway.yaml")
+    parked = Prop.model_validate({"type": "parked_car", "position": [-200.0, -268.0]})
+    sc = sc.model_copy(update={"sensors": [], "props": [parked],
+                               "traffic": sc.traffic.model_copy(update={"count": 0})})
+    with World(sc) as w:
+        r = BevRenderer.of(w)
+        col, row = np.round(r.to_px(np.array([-200.0, -268.0]))).astype(int)
+        rgb = CLASS_COLORS[SEMANTIC_CLASSES["vehicle"]]
+        assert tuple(int(v) for v in r.background[row, col][::-1]) == rgb
