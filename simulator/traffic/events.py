@@ -154,11 +154,8 @@ class EventEngine:
             if not w.traffic.active[i]:
                 return None
             return float(w.state.x[i]), float(w.state.y[i])
-        for group in w.actor_groups:
-            for b in group.boxes():
-                if b.name == name:
-                    return float(b.center[0]), float(b.center[1])
-        return None
+        peds = w.actor_group("pedestrians")
+        return peds.position(name) if peds is not None and name in peds.names else None
 
     def ttc_s(self, name: str) -> float | None:
         """The named vehicle's time-to-collision with the ego [s]: bumper gap / closing
