@@ -567,7 +567,7 @@ class ScenarioTemplate:
         plain = not dists and variant is None and not self._has_sweep_key
         cls = Scenario if plain else SampledScenario
         try:
-            scenario = cls.model_validate(data)
+            scenario = cls.model_validate(data, context={"base_dir": self._base_dir()})
         except ValidationError as exc:
             raise ScenarioError(_limited(
                 [self._message(err, variant, override, drawn, seed) for err in exc.errors()],
@@ -579,6 +579,12 @@ class ScenarioTemplate:
                 else {}
             scenario._origin = (self.source, self._text)
         return scenario
+
+    def _base_dir(self) -> Path | None:
+        """The scenario file's folder (files it names are relative to it), or None for
+        text that did not come from a file."""
+        path = Path(self.source)
+        return path.resolve().parent if path.is_file() else None
 
     def _message(self, err: Any, variant: int | None, override: tuple[tuple, Any] | None,
                  drawn: dict[tuple, Any], seed: int) -> str:

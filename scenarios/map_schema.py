@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
 from typing import Annotated, Literal, Union
 
 import numpy as np
-from pydantic import Field, model_validator
+from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from scenarios.limits import (
     MAX_GROUND_M,
@@ -162,12 +164,40 @@ class Roadside(Strict):
 
 
 class MapConfig(Strict):
-    geo_origin: GeoOrigin = GeoOrigin()
+    geo_origin: GeoOrigin | None = Field(
+        None, description="WGS84 point of the world origin. Default: from the OpenDRIVE "
+        "file's geoReference (+lat_0/+lon_0) if it has one, else 48.137 N 11.575 E 520 m.")
     roads: list[Road] = Field([], max_length=256)
     intersections: list[Intersection] = Field([], max_length=64)
+    opendrive: str | None = Field(
+        None, description="An ASAM OpenDRIVE (.xodr) file whose road network replaces the "
+        "procedural roads (path relative to the scenario file).")
+    signal: Signal | None = Field(
+        default_factory=Signal, description="OpenDRIVE maps: the two-phase light cycle every "
+        "junction with two or more approaches gets (null: no lights).")
     roadside: Roadside = Roadside()
     ground_size_m: float = Field(1000.0, gt=0, le=MAX_GROUND_M,
-                                 description="Side of the flat ground square.")
+                                 description="Side of the flat ground square (OpenDRIVE "
+                                 "maps: at least the network's extent plus 200 m).")
+
+    @field_validator("opendrive")
+    @classmethod
+    def _resolve_file(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is None:
+            return None
+        base = (info.context or {}).get("base_dir")
+        path = Path(os.path.expanduser(value))
+        if not path.is_absolute() and base is not None:
+            path = Path(base) / path
+        if not path.is_file():
+            where = f" (relative to the scenario's folder {base})" if base is not None and \
+                not Path(value).is_absolute() else ""
+            raise ValueError(f"no OpenDRIVE file {value!r}{where}")
+        return os.path.normpath(os.path.abspath(path))
+
+    def origin(self) -> GeoOrigin:
+        """The geo origin written in the scenario, or the default one."""
+        return self.geo_origin or GeoOrigin()
 
     @model_validator(mode="after")
     def _unique_ids(self) -> MapConfig:
@@ -175,8 +205,14 @@ class MapConfig(Strict):
         dup = sorted({i for i in ids if ids.count(i) > 1})
         if dup:
             raise ValueError(f"duplicate road/intersection id(s): {', '.join(dup)}")
+        if self.opendrive is not None:
+            if ids:
+                raise ValueError("map.opendrive replaces the procedural roads: give either "
+                                 "an OpenDRIVE file or roads/intersections, not both")
+            return self
         if not ids:
-            raise ValueError("a map needs at least one road or intersection")
+            raise ValueError("a map needs at least one road or intersection (or an "
+                             "opendrive file)")
         total = sum(r.length() for r in self.roads) + sum(
             4 * x.arm_length_m for x in self.intersections)
         if total > MAX_NETWORK_LENGTH_M:

@@ -14,6 +14,7 @@ import numpy as np
 
 from simulator.map.geometry import arc_local, wrap_angle
 from simulator.map.lanes import Conflict, Lane, LaneTable, Marking, RoadEdge
+from simulator.map.strips import StripIndex, SurfaceStrip
 from simulator.map.surfaces import Carriageway, Junction
 
 log = logging.getLogger(__name__)
@@ -32,14 +33,30 @@ class HDMap:
     Attributes:
         lanes: every lane; conflicts: connector crossings/merges (both orders);
         markings: painted lines; table: the vectorised :class:`LaneTable`;
-        carriageways / junctions: the surfaces (see :mod:`simulator.map.procedural.network`);
-        ground_size_m: side of the ground square centred on the world origin.
+        carriageways / junctions: the surfaces of procedural maps (see
+            :mod:`simulator.map.procedural.network`); strips: lane-by-lane 3D surfaces of
+            OpenDRIVE maps (:mod:`simulator.map.strips`), driving, other asphalt and
+            sidewalks;
+        ground_size_m: side of the ground square centred on the world origin;
+        origin: (3,) where the world origin lies in the map file's frame [m] (file
+            coordinates = ours + origin; zeros for procedural maps);
+        source: what the map was built from (``procedural`` or the .xodr path);
+        flat: every surface is at z = 0 (procedural maps).
     """
 
     def __init__(self, lanes: list[Lane], conflicts: list[Conflict], markings: list[Marking],
                  edges: list[RoadEdge], carriageways: list[Carriageway],
-                 junctions: list[Junction], ground_size_m: float = 1000.0):
+                 junctions: list[Junction], ground_size_m: float = 1000.0,
+                 strips: list[SurfaceStrip] | None = None,
+                 origin: np.ndarray | None = None, source: str = "procedural",
+                 extra: dict | None = None):
         self.lanes = lanes
+        self.strips = list(strips or [])
+        self.origin = np.zeros(3) if origin is None else np.asarray(origin, np.float64)
+        self.source = source
+        self.extra = dict(extra or {})
+        self._drivable = StripIndex([s for s in self.strips if s.drivable])
+        self._surface = StripIndex(self.strips)
         self.conflicts = conflicts
         self.markings = markings
         self.carriageways = carriageways
@@ -51,6 +68,7 @@ class HDMap:
         for c in conflicts:
             self._conflicts_by_lane.setdefault(c.lane, []).append(c)
         self.table = LaneTable(lanes)
+        self.flat = self.table.flat and not self.strips
 
     # ---------------------------------------------------------------- lookups
     def lane_index(self, lane_id: str) -> int:
@@ -82,16 +100,21 @@ class HDMap:
         """(s, d) [m] of a point relative to a lane (searching the whole lane)."""
         return self.table.project_global(lane, xy)
 
-    def nearest_lane(self, xy: np.ndarray,
-                     heading: float | None = None) -> tuple[int, float, float]:
+    def nearest_lane(self, xy: np.ndarray, heading: float | None = None,
+                     z: float | None = None) -> tuple[int, float, float]:
         """(lane, s, d) of the lane nearest to a point.
 
         Among lanes containing the point (|d| <= width/2), ``heading`` [rad] picks the one
-        driving most nearly that way; without it the smallest |d| wins.
+        driving most nearly that way; without it the smallest |d| wins. On maps with
+        elevation, ``z`` [m] keeps only lanes whose surface there is within 2.5 m of it
+        (a road on a bridge over another).
         """
         t = self.table
         q = np.asarray(xy, np.float64).reshape(2)
         dist2 = t._chord_dist2(t._iv, q)
+        if z is not None and not t.flat:
+            dz = np.abs(t.z[t._iv] - z) - 2.5
+            dist2 = dist2 + np.where(dz > 0, 1e6, 0.0)
         lane_min = np.minimum.reduceat(dist2, t._iv_lane_start)
         inside = np.flatnonzero(lane_min <= (t.half_width + 1e-6) ** 2)
         cands = inside if len(inside) else np.array([int(np.argmin(lane_min))])
@@ -146,7 +169,7 @@ class HDMap:
         """(N,) bool: which points lie on asphalt (roads, arms, junction boxes), with the
         drivable area grown by ``margin_m`` [m]."""
         q = np.asarray(xy, np.float64).reshape(-1, 2)
-        out = np.zeros(len(q), bool)
+        out = self._drivable.contains(q, margin_m) if self.strips else np.zeros(len(q), bool)
         for jn in self.junctions:
             out |= jn.contains(q, margin_m)
         if not self.carriageways:
@@ -169,3 +192,13 @@ class HDMap:
                 d >= dmin[ip]) & (d <= dmax[ip])
             out[a + iq[hit]] = True
         return out
+
+    def surface_height(self, xy: np.ndarray, z_hint: np.ndarray | float | None = None
+                       ) -> np.ndarray:
+        """(N,) height [m] of the road or sidewalk surface under points: 0 on flat maps,
+        NaN off every surface on maps with elevation; ``z_hint`` picks among stacked
+        surfaces (default: the highest)."""
+        q = np.asarray(xy, np.float64).reshape(-1, 2)
+        if self.flat:
+            return np.zeros(len(q))
+        return self._surface.heights(q, z_hint)

@@ -35,6 +35,9 @@ class Lane:
         junction: intersection id for connectors and arm lanes, else None.
         signal_group: 0 (east/west) or 1 (north/south) for incoming arm lanes, whose end is
             the stop line; else None.
+        z: (N,) road surface height on the centreline [m], or None for a flat map (z = 0).
+        cross_slope: (N,) dz/dd of the surface across the lane [m/m, + = left side higher],
+            or None (flat across).
     """
 
     index: int
@@ -56,6 +59,8 @@ class Lane:
     movement: str | None
     junction: str | None
     signal_group: int | None
+    z: np.ndarray | None = None
+    cross_slope: np.ndarray | None = None
 
     @property
     def length_m(self) -> float:
@@ -76,13 +81,15 @@ class Conflict:
 @dataclass(frozen=True, eq=False)
 class Marking:
     """A painted line: centre polyline (N, 2) [m]; style ``solid``/``dashed`` (3 m dash,
-    6 m gap from the polyline start); color ``white``/``yellow``; paint width [m]."""
+    6 m gap from the polyline start); color ``white``/``yellow``; paint width [m]; z: (N,)
+    height of the road surface under it [m], or None on flat maps."""
 
     polyline: np.ndarray
     style: str
     color: str
     width_m: float
     road_id: str = ""
+    z: np.ndarray | None = None
 
 
 @dataclass(frozen=True, eq=False)
@@ -119,6 +126,18 @@ class LaneTable:
         kint = np.append(kint, 0.0)
         kint[last] = 0.0
         self.kint = kint
+        # Surface height: flat maps (every lane z None) skip the height queries' work.
+        self.flat = all(ln.z is None and ln.cross_slope is None for ln in lanes)
+        zero = [np.zeros(len(ln.s)) for ln in lanes]
+        self.z = np.concatenate([z if ln.z is None else ln.z
+                                 for ln, z in zip(lanes, zero)]).astype(np.float64)
+        self.cross_slope = np.concatenate([z if ln.cross_slope is None else ln.cross_slope
+                                           for ln, z in zip(lanes, zero)]).astype(np.float64)
+        dz = np.diff(self.z)
+        grade = np.where(ds > 0, dz / np.where(ds > 0, ds, 1.0), 0.0)
+        grade = np.append(grade, 0.0)
+        grade[last] = 0.0           # a lane's last sample starts no interval
+        self.grade = grade
         # Strictly increasing search key over all lanes: s plus a per-lane offset.
         self._key_off = np.concatenate([[0.0], np.cumsum(self.lane_length + 1.0)])[:-1]
         self._key = self.s + np.repeat(self._key_off, counts)
@@ -153,6 +172,24 @@ class LaneTable:
         lane, s = broadcast_lanes(lane_idx, s)
         i = self._interval(lane, s)
         return wrap_angle(self.heading[i] + self.kint[i] * (s - self.s[i]))
+
+    def heights(self, lane_idx: np.ndarray, s: np.ndarray,
+                d: np.ndarray | float = 0.0) -> np.ndarray:
+        """(n,) road surface height [m] at arc length ``s`` and left offset ``d`` on lanes
+        (linear along the lane between samples, planar across it). Zeros on a flat map."""
+        lane, s = broadcast_lanes(lane_idx, s)
+        if self.flat:
+            return np.zeros(len(lane))
+        i = self._interval(lane, s)
+        z = self.z[i] + self.grade[i] * (s - self.s[i])
+        return z + np.asarray(d, np.float64) * self.cross_slope[i]
+
+    def grades(self, lane_idx: np.ndarray, s: np.ndarray) -> np.ndarray:
+        """(n,) longitudinal slope dz/ds [m/m] of the lane centreline at ``s``."""
+        lane, s = broadcast_lanes(lane_idx, s)
+        if self.flat:
+            return np.zeros(len(lane))
+        return self.grade[self._interval(lane, s)]
 
     def curvatures(self, lane_idx: np.ndarray, s: np.ndarray) -> np.ndarray:
         """(n,) lane curvature [1/m, + = left] at arc length ``s`` (per-interval value)."""

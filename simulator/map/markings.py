@@ -71,26 +71,30 @@ def build_markings(carriageways: list[Carriageway]) -> list[Marking]:
 
 
 def _cut(polyline: np.ndarray, cum: np.ndarray, a: float, b: float) -> np.ndarray:
-    """The part of a polyline between arc lengths a < b (cum: its cumulative lengths)."""
+    """The part of a polyline (N, 2 or 3) between arc lengths a < b (cum: its cumulative
+    lengths)."""
     inner = (cum > a) & (cum < b)
-    pa = np.array([np.interp(a, cum, polyline[:, 0]), np.interp(a, cum, polyline[:, 1])])
-    pb = np.array([np.interp(b, cum, polyline[:, 0]), np.interp(b, cum, polyline[:, 1])])
+    pa = np.array([np.interp(a, cum, polyline[:, k]) for k in range(polyline.shape[1])])
+    pb = np.array([np.interp(b, cum, polyline[:, k]) for k in range(polyline.shape[1])])
     return np.vstack([pa, polyline[inner], pb])
 
 
 def painted_pieces(marking: Marking) -> list[np.ndarray]:
-    """The polylines actually painted: the whole line, or its 3 m dashes (6 m gaps)."""
+    """The polylines actually painted: the whole line, or its 3 m dashes (6 m gaps).
+    (N, 2) on flat maps, (N, 3) with the surface height when the marking has ``z``."""
+    line = marking.polyline if marking.z is None else np.column_stack(
+        [marking.polyline, marking.z])
     if marking.style != "dashed":
-        return [marking.polyline]
+        return [line]
     cum = np.concatenate([[0.0], np.cumsum(np.hypot(*np.diff(marking.polyline, axis=0).T))])
     total = float(cum[-1])
     starts = np.arange(0.0, total, DASH_M + GAP_M)
-    return [_cut(marking.polyline, cum, a, min(a + DASH_M, total)) for a in starts
+    return [_cut(line, cum, a, min(a + DASH_M, total)) for a in starts
             if min(a + DASH_M, total) - a > 0.05]
 
 
 def bev_polylines(hdmap: HDMap) -> list[tuple[np.ndarray, str, float]]:
     """(polyline (N, 2) [m], color name, width [m]) of every painted piece, for 2D views."""
-    return [(p, m.color, m.width_m) for m in hdmap.markings for p in painted_pieces(m)]
+    return [(p[:, :2], m.color, m.width_m) for m in hdmap.markings for p in painted_pieces(m)]
 
 

@@ -40,12 +40,14 @@ class PropInstance:
     instance_id: int
     name: str
     z_m: float = 0.0
+    base_z_m: float = 0.0
 
     @property
     def on_ground(self) -> bool:
         """Whether the prop is in the traffic's way (cars stop for it and can hit it):
-        its base is lower than the tallest vehicle, ``VEHICLE_CLEARANCE_M``."""
-        return self.z_m < VEHICLE_CLEARANCE_M
+        its base is lower than the tallest vehicle, ``VEHICLE_CLEARANCE_M``, above the
+        surface it stands on (``base_z_m``: the road height on maps with elevation)."""
+        return self.z_m - self.base_z_m < VEHICLE_CLEARANCE_M
 
     def box(self) -> ObjectBox:
         return ObjectBox(self.instance_id, self.semantic, self.name,
@@ -206,23 +208,36 @@ def traffic_lights(hdmap, first_instance_id: int) -> tuple[list[PropInstance],
     """
     props: list[PropInstance] = []
     groups: dict[int, tuple[str, int]] = {}
-    outermost: dict[tuple[str, str], object] = {}
+    # An approach: the signalised lanes of one road into one junction, ending side by side
+    # (same stop-line heading within 20 deg); its pole stands right of the rightmost lane.
+    approaches: list[list] = []
     for lane in hdmap.lanes:
         if lane.signal_group is None:
             continue
-        arm = lane.id.rsplit("/", 2)[0]               # "X/west" of "X/west/in/1"
-        if arm not in outermost or int(lane.id.rsplit("/", 1)[1]) > \
-                int(outermost[arm].id.rsplit("/", 1)[1]):
-            outermost[arm] = lane
+        h = float(lane.heading[-1])
+        for ap in approaches:
+            first = ap[0]
+            if (first.road_id, first.junction, first.signal_group) == (
+                    lane.road_id, lane.junction, lane.signal_group) and abs(
+                    (h - float(first.heading[-1]) + np.pi) % (2 * np.pi) - np.pi) < 0.35:
+                ap.append(lane)
+                break
+        else:
+            approaches.append([lane])
     semantic = SEMANTIC_CLASSES["traffic_light"]
-    for arm in sorted(outermost):
-        lane = outermost[arm]
+    table = hdmap.table
+    for ap in approaches:
+        h0 = float(ap[0].heading[-1])
+        right = np.array([np.sin(h0), -np.cos(h0)])
+        lane = max(ap, key=lambda ln: float(ln.centerline[-1] @ right))
         end, heading = lane.centerline[-1], float(lane.heading[-1])
         right = np.array([np.sin(heading), -np.cos(heading)])
         xy = end + right * (lane.width_m / 2 + _LIGHT_KERB_OFFSET_M)
+        z = float(table.heights(np.array([lane.index]), np.array([lane.length_m]))[0])
         iid = first_instance_id + len(props)
         props.append(PropInstance("traffic_light", (float(xy[0]), float(xy[1])), _LIGHT_SIZE,
-                                  heading, "metal", semantic, iid, f"traffic_light_{iid}"))
+                                  heading, "metal", semantic, iid, f"traffic_light_{iid}",
+                                  z_m=z, base_z_m=z))
         groups[iid] = (lane.junction, int(lane.signal_group))
     return props, groups
 

@@ -17,6 +17,7 @@ from simulator.scene.objects import SceneObject
 from simulator.scene.semantics import SEMANTIC_CLASSES
 
 GROUND_Z_M, ROAD_Z_M, MARKING_Z_M = -0.02, 0.0, 0.01
+SIDEWALK_Z_M = 0.12           # OpenDRIVE sidewalks: a kerb's height above the road
 GROUND_CELL_M = 50.0          # coarse ground grid
 
 
@@ -32,12 +33,24 @@ def _strip(left: np.ndarray, right: np.ndarray, z: float) -> tuple[np.ndarray, n
 
 
 def ribbon(polyline: np.ndarray, width_m: float, z: float) -> tuple[np.ndarray, np.ndarray]:
-    """A flat band of ``width_m`` centred on a polyline, at height z [m]."""
+    """A band of ``width_m`` centred on a polyline, at height z [m] (above the polyline's
+    own heights when it is (N, 3))."""
     p = np.asarray(polyline, np.float64)
-    tang = np.gradient(p, axis=0)
+    tang = np.gradient(p[:, :2], axis=0)
     tang /= np.maximum(np.hypot(tang[:, 0], tang[:, 1]), 1e-12)[:, None]
     nrm = np.stack([-tang[:, 1], tang[:, 0]], 1) * (width_m / 2)
-    return _strip(p + nrm, p - nrm, z)
+    v, t = _strip(p[:, :2] + nrm, p[:, :2] - nrm, z)
+    if p.shape[1] == 3:
+        v[:, 2] += np.repeat(p[:, 2], 2).astype(np.float32)
+    return v, t
+
+
+def _strip3(left: np.ndarray, right: np.ndarray, z: float) -> tuple[np.ndarray, np.ndarray]:
+    """Triangle strip between two (N, 3) polylines, lifted by z [m]."""
+    v, t = _strip(left[:, :2], right[:, :2], z)
+    v[0::2, 2] += right[:, 2].astype(np.float32)
+    v[1::2, 2] += left[:, 2].astype(np.float32)
+    return v, t
 
 
 def _fan(center: np.ndarray, outline: np.ndarray, z: float) -> tuple[np.ndarray, np.ndarray]:
@@ -71,8 +84,20 @@ def build_road_objects(hdmap: HDMap, first_instance_id: int) -> list[SceneObject
     """Ground, one asphalt object per road/arm and per junction, and the markings merged
     per road/intersection and colour; instance ids consecutive from first_instance_id."""
     sem = SEMANTIC_CLASSES
+    ground_z = GROUND_Z_M
+    if hdmap.strips and not hdmap.flat:   # below the lowest road (an underpass, a dip)
+        ground_z = min(GROUND_Z_M, min(float(min(s.left[:, 2].min(), s.right[:, 2].min()))
+                                       for s in hdmap.strips) - 0.05)
     items: list[tuple[str, int, str, tuple[np.ndarray, np.ndarray]]] = [
-        ("ground", sem["ground"], "ground", ground_mesh(hdmap.ground_size_m))]
+        ("ground", sem["ground"], "ground", ground_mesh(hdmap.ground_size_m, ground_z))]
+    by_road: dict[tuple[str, str], list[tuple[np.ndarray, np.ndarray]]] = {}
+    for st in hdmap.strips:       # OpenDRIVE lanes: one object per road and surface kind
+        kind = "sidewalk" if st.kind == "sidewalk" else "road"
+        z = SIDEWALK_Z_M if kind == "sidewalk" else ROAD_Z_M
+        by_road.setdefault((st.road_id, kind), []).append(_strip3(st.left, st.right, z))
+    for (rid, kind), parts in by_road.items():
+        material = "concrete" if kind == "sidewalk" else "asphalt"
+        items.append((f"{kind}/{rid}", sem[kind], material, _merge(parts)))
     for cw in hdmap.carriageways:
         mesh = _strip(cw.offset(cw.left_width_m), cw.offset(-cw.right_width_m), ROAD_Z_M)
         items.append((cw.name, sem["road"], "asphalt", mesh))

@@ -1,0 +1,353 @@
+"""Builds the HD map's raw material from an OpenDRIVE file: lanes with elevation and
+topology, surface strips, kerbs, markings and signal groups.
+
+Conventions (documented for users in the README):
+- Lane ids are ``ROAD/SECTION/LANE`` of the lane's first piece, e.g. ``12/0/-1``. Right
+  lanes (negative ids) drive along the road's reference line, left lanes against it
+  (right-hand traffic). A driving lane continues across lane sections of its road as one
+  HD-map lane while the file links it one-to-one (CARLA sections can be 7 mm long).
+- Driving types (``driving``, ``entry``, ``exit``, ``onRamp``, ``offRamp``,
+  ``connectingRamp``, ``bidirectional``) become traffic lanes; every lane type except
+  ``none`` and ``border`` becomes a surface strip (``sidewalk`` / ``curb`` as sidewalk).
+- Lanes of a junction's connecting roads are connectors (``kind="connector"``,
+  ``movement`` from their heading change); the road lanes leading into them are the
+  junction's approaches. Conflicts between connectors are found geometrically.
+- World coordinates are the file's minus ``origin`` (the network's bounding-box centre,
+  whole metres, z = 0).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from simulator.map.geometry import left_normals, wrap_angle
+from simulator.map.lanes import Conflict, Lane, RoadEdge
+from simulator.map.opendrive.lane_geometry import lane_borders_t
+from simulator.map.opendrive.records import XRoad
+from simulator.map.opendrive.reference_line import elevation, reference_pose, superelevation
+from simulator.map.opendrive.xodr import XodrMap
+from simulator.map.strips import SurfaceStrip
+from simulator.map.topology import junction_conflicts
+
+SAMPLE_STEP_M = 0.5
+DRIVING_TYPES = frozenset({"driving", "entry", "exit", "onRamp", "offRamp", "connectingRamp",
+                           "bidirectional"})
+SIDEWALK_TYPES = frozenset({"sidewalk", "curb", "walking"})
+NO_SURFACE_TYPES = frozenset({"none", "border"})
+STRAIGHT_RAD = math.radians(35.0)     # connectors turning less than this go straight
+DEFAULT_SPEED_MPS = 13.9              # 50 km/h where the file gives no speed
+JOIN_TOL_M = 0.05
+
+
+@dataclass
+class _Piece:
+    """A driving lane in one lane section, in its driving direction."""
+
+    key: tuple[str, int, int]              # (road id, section index, lane id)
+    xyz: np.ndarray                        # (N, 3) centre points, driving order
+    width: np.ndarray                      # (N,)
+    cross_slope: np.ndarray                # (N,) dz/dd, d to the driving direction's left
+    speed_mps: float
+    junction: str | None
+    succ: set = field(default_factory=set)
+    pred: set = field(default_factory=set)
+
+    @property
+    def forward(self) -> bool:
+        return self.key[2] < 0
+
+
+@dataclass
+class OdrNetwork:
+    """What :func:`build_opendrive_network` returns (the HD map's raw material)."""
+
+    lanes: list[Lane]
+    conflicts: list[Conflict]
+    strips: list[SurfaceStrip]
+    edges: list[RoadEdge]
+    origin: np.ndarray
+
+
+def _section_s(s0: float, s1: float) -> np.ndarray:
+    n = max(2, int(math.ceil((s1 - s0) / SAMPLE_STEP_M)) + 1)
+    return np.linspace(s0, s1, n)
+
+
+def network_origin(odr: XodrMap) -> np.ndarray:
+    """(3,) the bounding-box centre of every road's reference line, whole metres, z = 0."""
+    pts = []
+    for road in odr.roads.values():
+        x, y, _ = reference_pose(road, np.linspace(0.0, road.length_m, 8))
+        pts.append(np.stack([x, y], 1))
+    p = np.concatenate(pts)
+    c = np.round(0.5 * (p.min(0) + p.max(0)))
+    return np.array([c[0], c[1], 0.0])
+
+
+def _road_speed(road: XRoad, lane_speed: float | None) -> float:
+    return float(lane_speed or road.speed_mps or DEFAULT_SPEED_MPS)
+
+
+def _sample_road(road: XRoad, origin: np.ndarray, pieces: dict, strips: list,
+                 edges: list) -> None:
+    """Pieces (driving lanes), strips and kerbs of one road, section by section."""
+    for i, sec in enumerate(road.sections):
+        s = _section_s(sec.s0, sec.s1)
+        x, y, hdg = reference_pose(road, s)
+        x, y = x - origin[0], y - origin[1]
+        z0 = elevation(road, s) - origin[2]
+        tan_roll = np.tan(superelevation(road, s))
+        borders = lane_borders_t(road, i, s)
+        nx, ny = -np.sin(hdg), np.cos(hdg)
+        frame = (x, y, z0, tan_roll, nx, ny)
+
+        def at(t: np.ndarray, f=frame) -> np.ndarray:
+            return np.stack([f[0] + t * f[4], f[1] + t * f[5], f[2] + t * f[3]], 1)
+
+        outer_left = outer_right = None
+        for lane in sec.left + sec.right:
+            inner, outer = borders[lane.id]
+            if lane.type in NO_SURFACE_TYPES:
+                continue
+            lo, hi = (inner, outer) if lane.id > 0 else (outer, inner)
+            kind = ("driving" if lane.type in DRIVING_TYPES else
+                    "sidewalk" if lane.type in SIDEWALK_TYPES else "road")
+            strips.append(SurfaceStrip(road.id, f"{road.id}/{i}/{lane.id}", kind,
+                                       at(hi), at(lo)))
+            if lane.id > 0 and (outer_left is None or lane.id > outer_left[0]):
+                outer_left = (lane.id, hi)
+            if lane.id < 0 and (outer_right is None or lane.id < outer_right[0]):
+                outer_right = (lane.id, lo)
+            if lane.type not in DRIVING_TYPES:
+                continue
+            tc = 0.5 * (inner + outer)
+            xyz, width = at(tc), np.abs(outer - inner)
+            slope = tan_roll.copy()
+            if lane.id > 0:                       # drives against s: reverse, flip left
+                xyz, width, slope = xyz[::-1], width[::-1], -slope[::-1]
+            pieces[(road.id, i, lane.id)] = _Piece(
+                (road.id, i, lane.id), np.ascontiguousarray(xyz), width.copy(), slope,
+                _road_speed(road, lane.speed_mps), road.junction)
+        if road.junction is None:
+            nrm = np.stack([nx, ny], 1)
+            if outer_left is not None:
+                edges.append(RoadEdge(at(outer_left[1])[:, :2], nrm.copy(), road.id))
+            if outer_right is not None:
+                edges.append(RoadEdge(at(outer_right[1])[:, :2], -nrm, road.id))
+
+
+def _end(road: XRoad, contact: str) -> tuple[int, str]:
+    """(section index, "s0"/"s1") of a road's start or end."""
+    return (0, "s0") if contact == "start" else (len(road.sections) - 1, "s1")
+
+
+def _adjacency(odr: XodrMap) -> set:
+    """Undirected lane-end contacts ((road, sec, lane), end) <-> (...), from the file's
+    lane links across sections, road links and junction lane links."""
+    pairs: set = set()
+
+    def add(a, b) -> None:
+        pairs.add((a, b) if a <= b else (b, a))
+
+    for road in odr.roads.values():
+        n = len(road.sections)
+        for i, sec in enumerate(road.sections):
+            for lane in sec.left + sec.right:
+                here = (road.id, i, lane.id)
+                if i + 1 < n and lane.successor is not None:
+                    add((here, "s1"), ((road.id, i + 1, lane.successor), "s0"))
+                if i > 0 and lane.predecessor is not None:
+                    add((here, "s0"), ((road.id, i - 1, lane.predecessor), "s1"))
+        for link, (sec_i, end) in ((road.successor, (n - 1, "s1")),
+                                   (road.predecessor, (0, "s0"))):
+            if link is None or link.element_type != "road" or link.element_id not in odr.roads:
+                continue
+            other = odr.roads[link.element_id]
+            o_sec, o_end = _end(other, link.contact_point or "start")
+            sec = road.sections[sec_i]
+            for lane in sec.left + sec.right:
+                target = lane.successor if end == "s1" else lane.predecessor
+                if target is not None:
+                    add(((road.id, sec_i, lane.id), end), ((other.id, o_sec, target), o_end))
+    for jn in odr.junctions.values():
+        for con in jn.connections:
+            inc, conn = odr.roads.get(con.incoming_road), odr.roads.get(con.connecting_road)
+            if inc is None or conn is None:
+                continue
+            if inc.successor is not None and inc.successor.element_type == "junction" and \
+                    inc.successor.element_id == jn.id:
+                i_sec, i_end = len(inc.sections) - 1, "s1"
+            elif inc.predecessor is not None and inc.predecessor.element_type == "junction" \
+                    and inc.predecessor.element_id == jn.id:
+                i_sec, i_end = 0, "s0"
+            else:
+                continue
+            c_sec, c_end = _end(conn, con.contact_point or "start")
+            for a, b in con.lane_links:
+                add(((inc.id, i_sec, a), i_end), ((conn.id, c_sec, b), c_end))
+    return pairs
+
+
+def _link(pieces: dict, pairs: set) -> None:
+    """Directed successor links from the contacts: traffic leaves a piece at its exit end
+    (s1 for right lanes, s0 for left lanes) and enters the other at its entry end."""
+    for (ka, ea), (kb, eb) in pairs:
+        a, b = pieces.get(ka), pieces.get(kb)
+        if a is None or b is None or a is b:
+            continue
+        a_exit = ea == ("s1" if a.forward else "s0")
+        b_exit = eb == ("s1" if b.forward else "s0")
+        if a_exit and not b_exit:
+            src, dst = a, b
+        elif b_exit and not a_exit:
+            src, dst = b, a
+        else:
+            continue                                   # both exits / entries: oncoming
+        if np.hypot(*(src.xyz[-1, :2] - dst.xyz[0, :2])) > 2.0:
+            continue                                   # a link the geometry contradicts
+        src.succ.add(dst.key)
+        dst.pred.add(src.key)
+
+
+def _chains(pieces: dict) -> list[list[_Piece]]:
+    """Pieces merged along their road while linked one-to-one (driving order)."""
+    def mergeable(a: _Piece, b: _Piece) -> bool:
+        return (len(a.succ) == 1 and len(b.pred) == 1 and a.key[0] == b.key[0]
+                and abs(a.key[1] - b.key[1]) == 1
+                and np.linalg.norm(a.xyz[-1] - b.xyz[0]) < JOIN_TOL_M)
+
+    nxt = {}
+    for p in pieces.values():
+        if len(p.succ) == 1:
+            q = pieces[next(iter(p.succ))]
+            if mergeable(p, q):
+                nxt[p.key] = q.key
+    has_prev = set(nxt.values())
+    chains, seen = [], set()
+    for key in sorted(pieces, key=_sort_key):
+        if key in has_prev or key in seen:
+            continue
+        chain = [pieces[key]]
+        seen.add(key)
+        while chain[-1].key in nxt and nxt[chain[-1].key] not in seen:
+            k = nxt[chain[-1].key]
+            chain.append(pieces[k])
+            seen.add(k)
+        chains.append(chain)
+    for key in sorted(pieces, key=_sort_key):        # closed loops of pieces
+        if key not in seen:
+            chain = [pieces[key]]
+            seen.add(key)
+            while nxt.get(chain[-1].key) not in (None, key) and nxt[chain[-1].key] not in seen:
+                chain.append(pieces[nxt[chain[-1].key]])
+                seen.add(chain[-1].key)
+            chains.append(chain)
+    return chains
+
+
+def _sort_key(key: tuple[str, int, int]) -> tuple:
+    road = key[0]
+    return (0, int(road), "") if road.lstrip("-").isdigit() else (1, 0, road), key[1], key[2]
+
+
+def _lane_arrays(chain: list[_Piece]) -> dict:
+    xyz = [chain[0].xyz]
+    width = [chain[0].width]
+    slope = [chain[0].cross_slope]
+    for p in chain[1:]:
+        xyz.append(p.xyz[1:])
+        width.append(p.width[1:])
+        slope.append(p.cross_slope[1:])
+    xyz, width, slope = np.concatenate(xyz), np.concatenate(width), np.concatenate(slope)
+    step = np.hypot(*np.diff(xyz[:, :2], axis=0).T)
+    keep = np.concatenate([[True], step > 1e-4])
+    keep[-1] = True
+    if not keep[-2] and len(keep) > 2:
+        keep[-2] = False                                 # drop the near-duplicate instead
+    xyz, width, slope = xyz[keep], width[keep], slope[keep]
+    if len(xyz) < 2:
+        return {}
+    s = np.concatenate([[0.0], np.cumsum(np.hypot(*np.diff(xyz[:, :2], axis=0).T))])
+    g = np.gradient(xyz[:, :2], s, axis=0) if len(s) > 2 else np.diff(xyz[:, :2], axis=0)
+    heading = np.arctan2(g[:, 1], g[:, 0]) if len(s) > 2 else np.repeat(
+        np.arctan2(g[0, 1], g[0, 0]), 2)
+    ds = np.diff(s)
+    curv = np.append(wrap_angle(np.diff(heading)) / np.maximum(ds, 1e-9), 0.0)
+    return {"xyz": xyz, "width": width, "slope": slope, "s": s, "heading": heading,
+            "curvature": curv}
+
+
+def _movement(heading: np.ndarray) -> str:
+    turn = float(wrap_angle(heading[-1] - heading[0]))
+    return "straight" if abs(turn) < STRAIGHT_RAD else ("left" if turn > 0 else "right")
+
+
+def build_opendrive_network(odr: XodrMap) -> OdrNetwork:
+    """Lanes (with topology and elevation), conflicts, strips and kerbs of a file."""
+    origin = network_origin(odr)
+    pieces: dict = {}
+    strips: list[SurfaceStrip] = []
+    edges: list[RoadEdge] = []
+    for road in odr.roads.values():
+        _sample_road(road, origin, pieces, strips, edges)
+    _link(pieces, _adjacency(odr))
+    chains = [c for c in _chains(pieces)]
+    arrays = [_lane_arrays(c) for c in chains]
+    keep = [k for k, a in enumerate(arrays) if a]
+    chains, arrays = [chains[k] for k in keep], [arrays[k] for k in keep]
+    chain_of = {p.key: k for k, c in enumerate(chains) for p in c}
+    ids = ["/".join(str(v) for v in c[0].key) for c in chains]
+    kinds = ["connector" if c[0].junction is not None else "road" for c in chains]
+    movement = [_movement(a["heading"]) if kd == "connector" else None
+                for a, kd in zip(arrays, kinds)]
+    succ = [sorted({chain_of[k] for k in c[-1].succ if k in chain_of}) for c in chains]
+    rank = {"straight": 0, "left": 1, "right": 2, None: 0}
+    succ = [sorted(s, key=lambda j: (rank[movement[j]], j)) for s in succ]
+    pred: list[list[int]] = [[] for _ in chains]
+    for k, ss in enumerate(succ):
+        for j in ss:
+            pred[j].append(k)
+    junction = []
+    for k, c in enumerate(chains):
+        jn = c[0].junction
+        if jn is None:
+            into = {chains[j][0].junction for j in succ[k] if kinds[j] == "connector"}
+            jn = sorted(into)[0] if into else None
+        junction.append(jn)
+    left, right = _neighbours(chains, chain_of)
+    lanes = []
+    for k, (c, a) in enumerate(zip(chains, arrays)):
+        half = 0.5 * a["width"][:, None] * left_normals(a["heading"])
+        xy = np.ascontiguousarray(a["xyz"][:, :2])
+        arrs = dict(xy=xy, s=a["s"], heading=a["heading"], curvature=a["curvature"],
+                    z=np.ascontiguousarray(a["xyz"][:, 2]), slope=a["slope"])
+        for arr in arrs.values():
+            arr.flags.writeable = False
+        lanes.append(Lane(
+            index=k, id=ids[k], road_id=c[0].key[0], kind=kinds[k], centerline=xy,
+            s=a["s"], heading=a["heading"], curvature=a["curvature"],
+            left_boundary=xy + half, right_boundary=xy - half,
+            width_m=float(np.median(a["width"])), speed_limit_mps=c[0].speed_mps,
+            successors=tuple(succ[k]), predecessors=tuple(pred[k]),
+            left=left[k], right=right[k], movement=movement[k], junction=junction[k],
+            signal_group=None, z=arrs["z"], cross_slope=arrs["slope"]))
+    return OdrNetwork(lanes, junction_conflicts(lanes), strips, edges, origin)
+
+
+def _neighbours(chains: list[list[_Piece]], chain_of: dict) -> tuple[list, list]:
+    """Left/right neighbour lanes (same driving direction), from each chain's longest
+    piece: lane id +1/-1 towards the centre is the left neighbour of a right lane."""
+    left, right = [], []
+    for k, c in enumerate(chains):
+        p = max(c, key=lambda q: len(q.xyz))
+        road, sec, lid = p.key
+        step = 1 if lid < 0 else -1                       # towards the centre line
+        li, ri = lid + step, lid - step
+        lk = chain_of.get((road, sec, li)) if li != 0 and (li < 0) == (lid < 0) else None
+        rk = chain_of.get((road, sec, ri))
+        left.append(lk if lk != k else None)
+        right.append(rk if rk != k else None)
+    return left, right
