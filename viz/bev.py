@@ -24,8 +24,9 @@ if TYPE_CHECKING:
 _BG = (70, 95, 70)
 _MAX_FULL_MAP_M = 420.0
 _FOLLOW_WINDOW_M = 220.0
-_DRAW_ORDER = ("road", "sidewalk", "lane_marking", "vegetation", "building", "wall", "static_object",
-               "pole", "traffic_sign", "traffic_light", "vehicle")   # vehicle: parked cars
+_DRAW_ORDER = ("road", "sidewalk", "lane_marking", "vegetation", "building", "wall",
+               "static_object", "pole", "traffic_sign", "traffic_light",
+               "vehicle")   # vehicle: parked cars
 _CAR = SEMANTIC_CLASSES["vehicle"]   # cars and vans keep a dark outline
 _MIN_ACTOR_PX = 5                    # pedestrians and debris: at least this wide a dot
 
