@@ -165,6 +165,10 @@ def _summary(world: World, scenario: Scenario, source: str, lane_changes: int) -
             "reached": None if progress is None else bool(progress >= 0.999),
         },
         "traffic_lights": world.light_states(),
+        # Where the map came from; OpenDRIVE file coordinates = ours + map_origin [m].
+        "map_source": world.hdmap.source,
+        "map_origin": [round(float(v), 6) for v in world.hdmap.origin],
+        "geo_origin": world.geo_origin.model_dump(mode="json"),
         "props": len(world.props),
         # Scripted events that fired, in order: {"event", "time_s", "actions"}.
         "events": world.event_log,

@@ -16,7 +16,7 @@ import numpy as np
 from scenarios.limits import MAX_PROPS, MAX_ROADSIDE_SLOTS
 from scenarios.loader import format_loc, parse_loc
 from scenarios.schema import ArcSegment, Scenario
-from simulator.errors import WorldError
+from simulator.errors import MapFileError, WorldError
 from simulator.map.build import build_hdmap
 from simulator.map.hdmap import HDMap
 from simulator.map.route import plan_lane_route, plan_route
@@ -49,6 +49,8 @@ def as_check_error(exc: WorldError, scenario: Scenario) -> CheckError:
     if isinstance(exc, CheckError):
         return exc
     text = str(exc)
+    if isinstance(exc, MapFileError):
+        return CheckError(("map", "opendrive"), text)
     m = _FIELD_PREFIX.match(text)
     if m:
         return CheckError(parse_loc(m.group(1)), m.group(2))

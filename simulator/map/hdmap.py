@@ -68,7 +68,8 @@ class HDMap:
         for c in conflicts:
             self._conflicts_by_lane.setdefault(c.lane, []).append(c)
         self.table = LaneTable(lanes)
-        self.flat = self.table.flat and not self.strips
+        self.flat = self.table.flat and not any(
+            np.any(s.left[:, 2]) or np.any(s.right[:, 2]) for s in self.strips)
 
     # ---------------------------------------------------------------- lookups
     def lane_index(self, lane_id: str) -> int:

@@ -10,9 +10,10 @@ import numpy as np
 import pymap3d
 
 from scenarios.schema import GeoOrigin, MapConfig
-from simulator.errors import WorldError
+from simulator.errors import MapFileError
 from simulator.map.hdmap import HDMap
 from simulator.map.opendrive.junction_lights import assign_signal_groups
+from simulator.map.opendrive.map_signals import map_objects, map_signals
 from simulator.map.opendrive.network import build_opendrive_network
 from simulator.map.opendrive.records import OpenDriveError
 from simulator.map.opendrive.road_marks import build_road_marks
@@ -21,10 +22,6 @@ from simulator.map.opendrive.xodr import read_xodr
 log = logging.getLogger(__name__)
 
 GROUND_MARGIN_M = 200.0
-
-
-class MapFileError(WorldError):
-    """An OpenDRIVE file that cannot be read (the message names file, road and element)."""
 
 
 def geo_origin_of(geo_reference: str | None, origin: np.ndarray) -> GeoOrigin | None:
@@ -68,4 +65,6 @@ def build_opendrive_hdmap(cfg: MapConfig) -> HDMap:
     return HDMap(lanes, net.conflicts, markings, net.edges, [], [], ground,
                  strips=net.strips, origin=net.origin, source=str(cfg.opendrive),
                  extra={"signalised_junctions": signalised, "geo_origin": geo,
-                        "warnings": list(odr.warnings), "header": odr.header})
+                        "warnings": list(odr.warnings), "header": odr.header,
+                        "map_signals": map_signals(odr, lanes, net.origin),
+                        "map_objects": map_objects(odr, net.origin)})

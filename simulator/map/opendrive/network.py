@@ -318,6 +318,8 @@ def build_opendrive_network(odr: XodrMap) -> OdrNetwork:
             jn = sorted(into)[0] if into else None
         junction.append(jn)
     left, right = _neighbours(chains, chain_of)
+    # A file without elevation or superelevation is a flat map (the cheap, exact z = 0).
+    flat = all(not np.any(a["xyz"][:, 2]) and not np.any(a["slope"]) for a in arrays)
     lanes = []
     for k, (c, a) in enumerate(zip(chains, arrays)):
         half = 0.5 * a["width"][:, None] * left_normals(a["heading"])
@@ -333,7 +335,8 @@ def build_opendrive_network(odr: XodrMap) -> OdrNetwork:
             width_m=float(np.median(a["width"])), speed_limit_mps=c[0].speed_mps,
             successors=tuple(succ[k]), predecessors=tuple(pred[k]),
             left=left[k], right=right[k], movement=movement[k], junction=junction[k],
-            signal_group=None, z=arrs["z"], cross_slope=arrs["slope"]))
+            signal_group=None, z=None if flat else arrs["z"],
+            cross_slope=None if flat else arrs["slope"]))
     return OdrNetwork(lanes, junction_conflicts(lanes), strips, edges, origin)
 
 
