@@ -65,6 +65,7 @@ def build_opendrive_hdmap(cfg: MapConfig) -> HDMap:
     return HDMap(lanes, net.conflicts, markings, net.edges, [], [], ground,
                  strips=net.strips, origin=net.origin, source=str(cfg.opendrive),
                  extra={"signalised_junctions": signalised, "geo_origin": geo,
+                        "file_lanes": net.piece_lane,
                         "warnings": list(odr.warnings), "header": odr.header,
                         "map_signals": map_signals(odr, lanes, net.origin),
                         "map_objects": map_objects(odr, net.origin)})

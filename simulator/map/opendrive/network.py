@@ -69,11 +69,18 @@ class OdrNetwork:
     strips: list[SurfaceStrip]
     edges: list[RoadEdge]
     origin: np.ndarray
+    piece_lane: dict = field(default_factory=dict)   # (road id, section, lane id) -> lane
 
 
-def _section_s(s0: float, s1: float) -> np.ndarray:
-    n = max(2, int(math.ceil((s1 - s0) / SAMPLE_STEP_M)) + 1)
-    return np.linspace(s0, s1, n)
+def _section_s(s0: float, s1: float, n: int | None = None) -> np.ndarray:
+    """Stations of a section's samples. The last is taken a nanometre inside the section:
+    a record starting at s1 (CARLA jumps its laneOffset there) belongs to the next one."""
+    if n is None:
+        n = max(2, int(math.ceil((s1 - s0) / SAMPLE_STEP_M)) + 1)
+    s = np.linspace(s0, s1, n)
+    if s1 - s0 > 1e-8:
+        s[-1] = s1 - 1e-9
+    return s
 
 
 def network_origin(odr: XodrMap) -> np.ndarray:
@@ -97,11 +104,22 @@ def _sample_road(road: XRoad, origin: np.ndarray, pieces: dict, strips: list,
     for i, sec in enumerate(road.sections):
         s = _section_s(sec.s0, sec.s1)
         x, y, hdg = reference_pose(road, s)
+        borders = lane_borders_t(road, i, s)
+        nx, ny = -np.sin(hdg), np.cos(hdg)
+        # Lanes outside a curve are longer than the reference: sample finer until every
+        # lane border keeps its samples <= SAMPLE_STEP_M apart.
+        ts = np.array([b for pair in borders.values() for b in pair])
+        step = np.hypot(np.diff(x + ts * nx, axis=1), np.diff(y + ts * ny, axis=1)).max() \
+            if len(s) > 1 else 0.0
+        if step > SAMPLE_STEP_M:
+            s = _section_s(sec.s0, sec.s1,
+                           int(math.ceil((len(s) - 1) * step / SAMPLE_STEP_M * 1.02)) + 1)
+            x, y, hdg = reference_pose(road, s)
+            borders = lane_borders_t(road, i, s)
+            nx, ny = -np.sin(hdg), np.cos(hdg)
         x, y = x - origin[0], y - origin[1]
         z0 = elevation(road, s) - origin[2]
         tan_roll = np.tan(superelevation(road, s))
-        borders = lane_borders_t(road, i, s)
-        nx, ny = -np.sin(hdg), np.cos(hdg)
         frame = (x, y, z0, tan_roll, nx, ny)
 
         def at(t: np.ndarray, f=frame) -> np.ndarray:
@@ -196,8 +214,8 @@ def _link(pieces: dict, pairs: set) -> None:
     (s1 for right lanes, s0 for left lanes) and enters the other at its entry end."""
     for (ka, ea), (kb, eb) in pairs:
         a, b = pieces.get(ka), pieces.get(kb)
-        if a is None or b is None or a is b:
-            continue
+        if a is None or b is None:
+            continue                                   # a ring road may link to itself
         a_exit = ea == ("s1" if a.forward else "s0")
         b_exit = eb == ("s1" if b.forward else "s0")
         if a_exit and not b_exit:
@@ -337,7 +355,7 @@ def build_opendrive_network(odr: XodrMap) -> OdrNetwork:
             left=left[k], right=right[k], movement=movement[k], junction=junction[k],
             signal_group=None, z=None if flat else arrs["z"],
             cross_slope=None if flat else arrs["slope"]))
-    return OdrNetwork(lanes, junction_conflicts(lanes), strips, edges, origin)
+    return OdrNetwork(lanes, junction_conflicts(lanes), strips, edges, origin, chain_of)
 
 
 def _neighbours(chains: list[list[_Piece]], chain_of: dict) -> tuple[list, list]:

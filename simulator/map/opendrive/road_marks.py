@@ -45,6 +45,7 @@ def _marks_of_road(road: XRoad, origin: np.ndarray) -> list[Marking]:
                 if b - a < 0.05:
                     continue
                 s = np.linspace(a, b, max(2, int(np.ceil((b - a) / STEP_M)) + 1))
+                s[-1] = b - 1e-9          # the section's own records, not the next ones
                 t_line = lane_borders_t(road, i, s)[lane.id][1]
                 x, y, hdg = reference_pose(road, s)
                 z0, tan_roll = elevation(road, s), np.tan(superelevation(road, s))
