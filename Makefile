@@ -16,7 +16,12 @@ EXTRAS ?= dev,rl,bench,ray
 DEVKIT := .venv-devkit
 DEVKIT_STAMP := $(DEVKIT)/.installed
 
-.PHONY: run test bench lint clean deps devkit
+# The carla client wheel (the independent OpenDRIVE reader the OpenDRIVE cross-check compares
+# ours with, server-less) has pins of its own: its own venv too, used through a subprocess.
+CARLA_VENV := .venv-carla
+CARLA_STAMP := $(CARLA_VENV)/.installed
+
+.PHONY: run test bench lint clean deps devkit carla-venv
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -52,7 +57,15 @@ $(DEVKIT_STAMP): tests/exporters/devkit-requirements.txt
 
 devkit: $(DEVKIT_STAMP)
 
-test: deps devkit
+$(CARLA_STAMP): tests/map/opendrive/carla-requirements.txt
+	$(PYTHON) -m venv $(CARLA_VENV)
+	$(CARLA_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(CARLA_VENV)/bin/python -m pip install --quiet -r tests/map/opendrive/carla-requirements.txt
+	@touch $(CARLA_STAMP)
+
+carla-venv: $(CARLA_STAMP)
+
+test: deps devkit carla-venv
 	$(PY) -m ruff check .
 	$(PY) -m pytest $(ARGS)
 
@@ -60,4 +73,4 @@ bench: deps
 	$(PY) run_sim.py bench --json $(ARGS)
 
 clean:
-	rm -rf $(VENV) $(DEVKIT) out .pytest_cache .ruff_cache *.egg-info
+	rm -rf $(VENV) $(DEVKIT) $(CARLA_VENV) out .pytest_cache .ruff_cache *.egg-info
