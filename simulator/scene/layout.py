@@ -1,5 +1,5 @@
-"""The static scene of a scenario: road meshes, explicit and generated props, traffic-light
-poles and the material table, built once per world and reused by every episode.
+"""The static scene of a scenario: road meshes, explicit, map-file and generated props,
+traffic-light poles and the material table, built once per world and reused by every episode.
 """
 
 from __future__ import annotations
@@ -14,7 +14,13 @@ from simulator.errors import WorldError
 from simulator.map.hdmap import HDMap
 from simulator.scene.mirror import MaterialTable
 from simulator.scene.objects import SceneObject
-from simulator.scene.props import PropInstance, explicit_props, generate_roadside, traffic_lights
+from simulator.scene.props import (
+    PropInstance,
+    explicit_props,
+    generate_roadside,
+    map_props,
+    traffic_lights,
+)
 from simulator.scene.road_meshes import build_road_objects
 from simulator.scene.semantics import DEFAULT_MATERIALS, PROP_DEFAULTS, MaterialInfo
 
@@ -28,7 +34,8 @@ class StaticScene:
 
     Attributes:
         objects: every static scene object (roads, markings, props) with its instance id.
-        props: the props among them (explicit, roadside, traffic lights), in that order.
+        props: the props among them (explicit, the map file's signs and objects,
+            roadside, traffic lights), in that order.
         light_groups: traffic-light instance id -> (intersection id, signal group).
         materials: instance id -> semantic class and material (vehicles set by the world).
         material_info: material name -> colour and reflectivities.
@@ -69,6 +76,8 @@ def build_static_scene(scenario: Scenario, hdmap: HDMap,
         raise WorldError(f"props: the rows expand to {total} props; at most {MAX_PROPS}")
     props = explicit_props(list(scenario.props), next_id)       # rows expanded
     next_id += len(props)
+    props += map_props(hdmap, next_id)        # the map file's signs and objects
+    next_id = STATIC_ID_BASE + len(objects) + len(props)
     junctions = [tuple(x.position) for x in scenario.map.intersections]
     props += generate_roadside(hdmap, scenario.map.roadside, rng, next_id, props, junctions)
     lights, light_groups = traffic_lights(hdmap, STATIC_ID_BASE + len(objects) + len(props))

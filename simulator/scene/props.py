@@ -200,19 +200,26 @@ _LIGHT_KERB_OFFSET_M = 1.2        # from the outer lane's right edge to the pole
 
 def traffic_lights(hdmap, first_instance_id: int) -> tuple[list[PropInstance],
                                                            dict[int, tuple[str, int]]]:
-    """One signal pole at the right kerb of every signalised approach, at its stop line.
+    """The map file's traffic lights, and one signal pole at the right kerb of every
+    other signalised approach, at its stop line.
+
+    A file light (``hdmap.extra["map_signals"]``, :mod:`simulator.map.opendrive.
+    map_signals`) that governs an approach stands where the file puts it, named
+    ``traffic_light_<file id>``; one governing none is left out (it would have no state).
+    A junction with file lights gets no generated poles; the others (every CARLA town)
+    get one per approach.
 
     Returns:
-        The props, and for each its (intersection id, signal group) so its state can be
-        looked up (group 0: east/west arms, 1: north/south).
+        The props (file lights first), and for each its (intersection id, signal group)
+        so its state can be looked up (group 0: east/west arms, 1: north/south).
     """
-    props: list[PropInstance] = []
-    groups: dict[int, tuple[str, int]] = {}
+    props, groups = _file_traffic_lights(hdmap, first_instance_id)
+    file_junctions = {jid for jid, _ in groups.values()}
     # An approach: the signalised lanes of one road into one junction, ending side by side
     # (same stop-line heading within 20 deg); its pole stands right of the rightmost lane.
     approaches: list[list] = []
     for lane in hdmap.lanes:
-        if lane.signal_group is None:
+        if lane.signal_group is None or lane.junction in file_junctions:
             continue
         h = float(lane.heading[-1])
         for ap in approaches:
@@ -240,6 +247,84 @@ def traffic_lights(hdmap, first_instance_id: int) -> tuple[list[PropInstance],
                                   z_m=z, base_z_m=z))
         groups[iid] = (lane.junction, int(lane.signal_group))
     return props, groups
+
+
+_LIGHT_MIN_HEIGHT_M = 2.0         # a file light's pole and head at least [m]
+_SIGN_THICKNESS_M = 0.06
+_SIGN_DEFAULT_SIDE_M = 0.7
+_SIGN_DEFAULT_BOTTOM_M = 1.9      # plate bottom when the file gives no zOffset [m]
+_SIGN_MIN_BOTTOM_M = 0.3
+
+
+def _unique_name(base: str, road_id: str, used: set[str]) -> str:
+    """``base``, or (file ids need not be unique) ``base_r<road>[_k]`` when taken."""
+    name = base
+    if name in used:
+        name = f"{base}_r{road_id}"
+        k = 1
+        while name in used:
+            k += 1
+            name = f"{base}_r{road_id}_{k}"
+    used.add(name)
+    return name
+
+
+def _file_traffic_lights(hdmap, first_instance_id: int) -> tuple[
+        list[PropInstance], dict[int, tuple[str, int]]]:
+    """The file lights that govern an approach, at their file positions, standing on the
+    road surface there; height ``zOffset + height`` (the head 1 m on top)."""
+    props: list[PropInstance] = []
+    groups: dict[int, tuple[str, int]] = {}
+    used: set[str] = set()
+    semantic = SEMANTIC_CLASSES["traffic_light"]
+    for sig in hdmap.extra.get("map_signals", ()):
+        if sig.kind != "traffic_light" or sig.junction is None:
+            continue
+        height = max(_LIGHT_MIN_HEIGHT_M, sig.z_offset + (sig.height or _LIGHT_SIZE[2]))
+        side = max(_LIGHT_SIZE[0], sig.width or 0.0)
+        iid = first_instance_id + len(props)
+        props.append(PropInstance(
+            "traffic_light", (sig.x, sig.y), (side, side, height), sig.heading, "metal",
+            semantic, iid, _unique_name(f"traffic_light_{sig.id}", sig.road_id, used),
+            z_m=sig.surface_z, base_z_m=sig.surface_z))
+        groups[iid] = (sig.junction, int(sig.signal_group))
+    return props, groups
+
+
+def map_props(hdmap, first_instance_id: int) -> list[PropInstance]:
+    """The map file's signs (stop signs included) and simple objects as props.
+
+    Signs (``sign_<file id>``): a post with the plate (``max(width, height)`` square) on
+    top, its bottom at the signal's ``zOffset`` (1.9 m when the file gives less than
+    0.3 m), facing the traffic it governs (the prop's yaw is the signal heading + 90 deg:
+    the plate spans across the lane). Objects (``object_<file id>``): props of the
+    matching type (pole, tree, building, barrier, box), the file's box, lifted by
+    ``zOffset`` above the road surface (``base_z_m``), so one lifted above the traffic
+    is passed below."""
+    out: list[PropInstance] = []
+    used: set[str] = set()
+    for sig in hdmap.extra.get("map_signals", ()):
+        if sig.kind not in ("sign", "stop_sign"):
+            continue
+        side = max(sig.width or 0.0, sig.height or 0.0) or _SIGN_DEFAULT_SIDE_M
+        bottom = sig.z_offset if sig.z_offset >= _SIGN_MIN_BOTTOM_M else _SIGN_DEFAULT_BOTTOM_M
+        semantic_name, material = PROP_DEFAULTS["sign"]
+        iid = first_instance_id + len(out)
+        out.append(PropInstance(
+            "sign", (sig.x, sig.y), (side, _SIGN_THICKNESS_M, bottom + side),
+            sig.heading + np.pi / 2, material, SEMANTIC_CLASSES[semantic_name], iid,
+            _unique_name(f"sign_{sig.id}", sig.road_id, used),
+            z_m=sig.surface_z, base_z_m=sig.surface_z))
+    for obj in hdmap.extra.get("map_objects", ()):
+        kind = obj.kind                          # pole, tree, building, barrier, box
+        semantic_name, material = PROP_DEFAULTS[kind]
+        iid = first_instance_id + len(out)
+        out.append(PropInstance(
+            kind, (obj.x, obj.y), tuple(obj.size), obj.heading, material,
+            SEMANTIC_CLASSES[semantic_name], iid,
+            _unique_name(f"object_{obj.id}", obj.road_id, used),
+            z_m=obj.z, base_z_m=obj.surface_z))
+    return out
 
 # Sizes of generated items (l, w, h) [m]; sign: l is the plate side, w its thickness.
 _ITEM_SIZES = {"pole": (0.25, 0.25, 7.0), "tree": (3.0, 3.0, 7.0), "sign": (0.7, 0.06, 2.6)}
