@@ -69,6 +69,7 @@ from simulator.vehicles.friction import friction_factor
 from simulator.vehicles.history import PoseHistory
 from simulator.vehicles.kinds import KINDS, kind_spec, npc_kinds
 from simulator.vehicles.paint import vehicle_colors
+from simulator.vehicles.surface import surface_pose_rows, surface_table
 
 __all__ = ["Collision", "DirectControl", "EgoControl", "MetaAction", "World", "STATIC_ID_BASE"]
 
@@ -169,6 +170,8 @@ class World:
             None if a.destination is None else a.destination.lane,
             None if a.destination is None else a.destination.s_m, f"actors[{j}]")
             for j, a in enumerate(actors)]
+        self._surface_key: tuple | None = None   # (LaneTable, params version) bound in
+        self._surface_args: tuple = ()            # ... these kernel arguments
         self._episode = 0
         self.events: EventEngine | None = None   # scripted events (built after episode 0)
         self._start_episode(build_root)
@@ -272,6 +275,11 @@ class World:
         self._dynamic_key: bytes | None = None   # clear any left from the last episode
         for k, group in enumerate(self.actor_groups):
             group.reset(np.random.default_rng(child(root, GROUP_KEY, k)))
+        # The road surface under each vehicle (all 0 on a flat map, see _update_surface).
+        self._vehicle_z = np.zeros(n)
+        self._vehicle_pitch = np.zeros(n)
+        self._vehicle_roll = np.zeros(n)
+        self._surface_step = -1
         self._record_history()
         self._check_collisions()
 
@@ -513,7 +521,12 @@ class World:
         """Record the contacts that began since the last check; flag who crashed."""
         self._since_check_m = 0.0
         st, tr = self.state, self.traffic
-        for c in self.collision_monitor.check(self.time_s, st.x, st.y, st.yaw, tr.active):
+        # On an elevated map the bodies are posed in 3D: a car on a bridge does not touch
+        # the car below it.
+        surface = (self.vehicle_z_m, self.vehicle_pitch_rad, self.vehicle_roll_rad) \
+            if self.elevated else (None, None, None)
+        for c in self.collision_monitor.check(self.time_s, st.x, st.y, st.yaw, tr.active,
+                                              *surface):
             self._record_collision(c)
         for group in self.actor_groups:
             for c in group.contacts(self):
@@ -526,9 +539,74 @@ class World:
         self.collisions.append(c)
         log.info("collision at t=%.2f s: %s - %s", self.time_s, c.actor_a, c.actor_b)
 
+    # ------------------------------------------------------------------ road surface
+    @property
+    def elevated(self) -> bool:
+        """The map has road heights (``LaneTable.flat`` False): vehicles ride on them."""
+        return not self.hdmap.table.flat
+
+    @property
+    def vehicle_z_m(self) -> np.ndarray:
+        """(n,) height of each vehicle's body origin (the road surface below its footprint
+        centre) [m]; 0 on a flat map. See ``_update_surface``."""
+        if self._surface_step != self.step_index:
+            self._update_surface()
+        return self._vehicle_z
+
+    @property
+    def vehicle_pitch_rad(self) -> np.ndarray:
+        """(n,) pitch on the road surface [rad]: ``rpy_to_matrix``'s, > 0 nose *down*, so
+        a climb has pitch < 0; 0 on a flat map."""
+        if self._surface_step != self.step_index:
+            self._update_surface()
+        return self._vehicle_pitch
+
+    @property
+    def vehicle_roll_rad(self) -> np.ndarray:
+        """(n,) roll on the road surface [rad], > 0 left side up; 0 on a flat map."""
+        if self._surface_step != self.step_index:
+            self._update_surface()
+        return self._vehicle_roll
+
+    def _update_surface(self, rows: tuple[int, int] | None = None) -> None:
+        """Height, pitch and roll of the active vehicles on a lane from the road surface
+        under their wheels (``simulator.vehicles.surface``), all or ``rows`` only.
+
+        Worked out when read (``vehicle_z_m`` ..., the mirror, the boxes, the collision
+        checks) at most once per step, and for the ego at every step (its pose history).
+        Vehicles off every lane (and parked ones) keep their last values. A flat map does
+        no work and keeps 0.
+        """
+        if rows is None:
+            self._surface_step = self.step_index
+        table = self.hdmap.table
+        if table.flat:
+            return
+        pr = self.params
+        key = (table, pr.version)
+        if self._surface_key != key:       # bound once per map and vehicle parameters
+            c = np.ascontiguousarray
+            self._surface_args = (self.lanes.geometry, surface_table(table),
+                                  c(pr.lf_m, np.float64), c(pr.lr_m, np.float64),
+                                  c(0.5 * pr.width_m, np.float64))
+            self._surface_key = key
+        g, heights, lf, lr, half_w = self._surface_args
+        tr, st = self.traffic, self.state
+        first, last = (0, self.n_vehicles) if rows is None else rows
+        surface_pose_rows(g, heights, tr.lane, tr.next_lane, tr.s, st.x, st.y, tr.active,
+                          lf, lr, half_w, self._vehicle_z, self._vehicle_pitch,
+                          self._vehicle_roll, first, last)
+
     # ------------------------------------------------------------------ queries
     def _record_history(self) -> None:
-        self.history.push(self.time_s, self.state.data[:, EGO])
+        if self.elevated:
+            if self._surface_step != self.step_index:
+                self._update_surface((EGO, EGO + 1))
+            self.history.push(self.time_s, self.state.data[:, EGO],
+                              (float(self._vehicle_z[EGO]), float(self._vehicle_pitch[EGO]),
+                               float(self._vehicle_roll[EGO])))
+        else:
+            self.history.push(self.time_s, self.state.data[:, EGO])
 
     def ego_pose(self, t_s: float | None = None) -> Pose:
         """The ego body pose at ``t_s`` (default now; up to ``HISTORY_S`` = 2 s back)."""
@@ -539,10 +617,12 @@ class World:
         if self._mirror_step != self.step_index:
             st, pr = self.state, self.params
             act = self.traffic.active
+            surface = {"z": self.vehicle_z_m[act], "pitch": self.vehicle_pitch_rad[act],
+                       "roll": self.vehicle_roll_rad[act]} if self.elevated else {}
             verts, tris, owner = car_mesh.place_vehicles(self.vehicle_mesh[act],
                                                          st.x[act], st.y[act], st.yaw[act],
                                                          pr.length_m[act], pr.width_m[act],
-                                                         pr.height_m[act])
+                                                         pr.height_m[act], **surface)
             tri_instance = self.vehicle_ids[act][owner]
             if self.actor_groups:
                 parts = [(verts, tris, tri_instance)] + [g.mesh() for g in self.actor_groups]
@@ -552,10 +632,13 @@ class World:
         return self._mirror
 
     def vehicle_boxes(self) -> list[ObjectBox]:
+        """GT boxes of the active vehicles: centred ``height / 2`` above the road surface
+        under them (``vehicle_z_m``), yaw only (pitch and roll are not boxed)."""
         st, pr = self.state, self.params
         sem = self.vehicle_semantic
+        z = self.vehicle_z_m
         return [ObjectBox(int(self.vehicle_ids[i]), int(sem[i]), self.vehicle_names[i],
-                          np.array([st.x[i], st.y[i], pr.height_m[i] / 2]),
+                          np.array([st.x[i], st.y[i], z[i] + pr.height_m[i] / 2]),
                           np.array([pr.length_m[i], pr.width_m[i], pr.height_m[i]]),
                           float(st.yaw[i]))
                 for i in np.flatnonzero(self.traffic.active)]

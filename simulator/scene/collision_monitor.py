@@ -45,15 +45,23 @@ class CollisionMonitor:
         self._touching = set()
 
     def check(self, time_s: float, x: np.ndarray, y: np.ndarray, yaw: np.ndarray,
-              active: np.ndarray) -> list[Collision]:
+              active: np.ndarray, z: np.ndarray | None = None,
+              pitch: np.ndarray | None = None, roll: np.ndarray | None = None
+              ) -> list[Collision]:
         """Contacts that began since the last check, in a stable order.
 
         Args:
             x, y, yaw: vehicle poses [m, rad]; active: on the map.
+            z, pitch, roll: on a map with elevation, each body's height [m] and angles
+                [rad] (``simulator.pose.rpy_to_matrix``); None: flat poses.
         """
         cw = self.world
-        near = cw.candidates(x, y, yaw, active)
-        cw.sync(x, y, yaw, near)   # also parks stale bodies
+        if z is None:
+            near = cw.candidates(x, y, yaw, active)
+            cw.sync(x, y, yaw, near)   # also parks stale bodies
+        else:
+            near = cw.candidates(x, y, yaw, active, z, pitch, roll)
+            cw.sync(x, y, yaw, near, z, pitch, roll)
         pairs = cw.contacts() if near.any() else set()
         out = []
         t = round(time_s, 6)

@@ -4,6 +4,11 @@ not to miss a crash.
 
 Bodies are never stepped by pybullet here (the vehicles' motion comes from the vectorised
 dynamics); vehicles have a nominal mass so that pybullet pairs them with static props.
+
+On a flat map vehicles stand on z = 0 with yaw only. On a map with elevation the world
+passes each vehicle's height, pitch and roll (``z``, ``pitch``, ``roll`` of ``sync`` and
+``candidates``): bodies are posed in 3D and the broad phase also asks the vertical extents
+to overlap, so a car on a bridge never touches the car below it.
 """
 
 from __future__ import annotations
@@ -16,6 +21,16 @@ from numba import njit
 from simulator.scene.quiet_pybullet import p
 
 _MARGIN_M = 0.1  # the broad phase's boxes are this much larger than the hulls
+
+
+def _quaternions(yaw: np.ndarray, pitch: np.ndarray, roll: np.ndarray) -> np.ndarray:
+    """(n, 4) pybullet (x, y, z, w) quaternions of ``simulator.pose.rpy_to_matrix``'s
+    R = Rz(yaw) Ry(pitch) Rx(roll)."""
+    cy, sy = np.cos(0.5 * yaw), np.sin(0.5 * yaw)
+    cp, sp = np.cos(0.5 * pitch), np.sin(0.5 * pitch)
+    cr, sr = np.cos(0.5 * roll), np.sin(0.5 * roll)
+    return np.stack([sr * cp * cy - cr * sp * sy, cr * sp * cy + sr * cp * sy,
+                     cr * cp * sy - sr * sp * cy, cr * cp * cy + sr * sp * sy], 1)
 
 
 def _boxes_overlap(xa, ya, yawa, ea, xb, yb, yawb, eb) -> np.ndarray:
@@ -182,6 +197,12 @@ class CollisionWorld:
                                   float).reshape(-1, 2)
         self.half_extents = np.array([np.ptp(np.asarray(h)[:, :2], axis=0) / 2 + _MARGIN_M
                                       for h in hull_points]).reshape(-1, 2)
+        # Vertical extent of each hull above its origin and of each prop [m] (3D checks).
+        self.vehicle_z_range = np.array([(np.asarray(h)[:, 2].min(), np.asarray(h)[:, 2].max())
+                                         for h in hull_points]).reshape(-1, 2)
+        z_base = np.zeros(len(props)) if prop_z is None else np.asarray(prop_z, float)
+        self.prop_z_range = np.stack([z_base, z_base + np.array([sz[2] for _, sz, _ in props],
+                                                                float)], 1).reshape(-1, 2)
         self.client = p.connect(p.DIRECT)
         cid = self.client
         p.setGravity(0, 0, 0, physicsClientId=cid)
@@ -217,10 +238,18 @@ class CollisionWorld:
         self._placed = np.zeros(len(hull_points), bool)
 
     def sync(self, x: np.ndarray, y: np.ndarray, yaw: np.ndarray,
-             which: np.ndarray | None = None) -> None:
+             which: np.ndarray | None = None, z: np.ndarray | None = None,
+             pitch: np.ndarray | None = None, roll: np.ndarray | None = None) -> None:
         """Place vehicle bodies at the given poses: all, or only those in the bool mask
         ``which``; the others are moved (once) to a far parking spot, so a stale pose can
-        never touch anything."""
+        never touch anything.
+
+        ``z``, ``pitch``, ``roll``: (n,) height of the body origin [m] and its angles
+        (``simulator.pose.rpy_to_matrix``) on a map with elevation; None: a flat pose.
+        """
+        if z is not None:
+            self._sync_3d(x, y, yaw, which, z, pitch, roll)
+            return
         cid = self.client
         n = len(x)
         want = np.ones(n, bool) if which is None else which
@@ -246,8 +275,56 @@ class CollisionWorld:
             p.resetBasePositionAndOrientation(self.vehicle_bodies[i], (x[i], y[i], 0.0),
                                               (0.0, 0.0, qz[k], qw[k]), physicsClientId=cid)
 
+    def _sync_3d(self, x: np.ndarray, y: np.ndarray, yaw: np.ndarray,
+                 which: np.ndarray | None, z: np.ndarray, pitch: np.ndarray | None,
+                 roll: np.ndarray | None) -> None:
+        """``sync`` with full 3D poses (the same parking and change detection)."""
+        cid = self.client
+        n = len(x)
+        pitch = np.zeros(n) if pitch is None else pitch
+        roll = np.zeros(n) if roll is None else roll
+        want = np.ones(n, bool) if which is None else which
+        if self._synced is not None and self._synced.shape == (6, n) and \
+                not self._placed.any() and not want.any():
+            return
+        if self._synced is None or self._synced.shape != (6, n):
+            # A pose table of the other kind (flat sync before) is dropped: re-pose all.
+            if self._placed.shape != (n,):
+                self._placed = np.zeros(n, bool)
+            self._synced = np.full((6, n), np.inf)
+        for i in np.flatnonzero(self._placed & ~want):
+            p.resetBasePositionAndOrientation(self.vehicle_bodies[i], (1e5 + 50.0 * i, 0, 0),
+                                              (0, 0, 0, 1), physicsClientId=cid)
+            self._synced[:, i] = np.inf
+        self._placed = want.copy()
+        idx = np.flatnonzero(want)
+        pose = np.stack([x[idx], y[idx], yaw[idx], z[idx], pitch[idx], roll[idx]])
+        moved = np.abs(pose - self._synced[:, idx]).max(axis=0) > 1e-3
+        idx, pose = idx[moved], pose[:, moved]
+        self._synced[:, idx] = pose
+        quat = _quaternions(pose[2], pose[4], pose[5])
+        for k, i in enumerate(idx):
+            p.resetBasePositionAndOrientation(self.vehicle_bodies[i],
+                                              (x[i], y[i], z[i]), tuple(quat[k]),
+                                              physicsClientId=cid)
+
+    def _vertical(self, z: np.ndarray, pitch: np.ndarray | None, roll: np.ndarray | None
+                  ) -> tuple[np.ndarray, np.ndarray]:
+        """(bottom, top) world heights [m] bounding each vehicle's body (tilt and margin
+        included)."""
+        tilt = np.zeros(len(z))
+        if pitch is not None:
+            tilt = tilt + np.abs(np.sin(pitch))
+        if roll is not None:
+            tilt = tilt + np.abs(np.sin(roll))
+        slack = self.vehicle_radius * tilt + _MARGIN_M
+        zr = self.vehicle_z_range
+        return z + zr[:, 0] - slack, z + zr[:, 1] + slack
+
     def candidates(self, x: np.ndarray, y: np.ndarray, yaw: np.ndarray,
-                   active: np.ndarray) -> np.ndarray:
+                   active: np.ndarray, z: np.ndarray | None = None,
+                   pitch: np.ndarray | None = None, roll: np.ndarray | None = None
+                   ) -> np.ndarray:
         """Active vehicles whose footprint box (plus a margin) overlaps another active
         vehicle's or a prop's: bounding circles first, then an oriented-box separating-axis
         test.
@@ -255,7 +332,18 @@ class CollisionWorld:
         A numba kernel (``_candidates``: car pairs swept along x, each car testing the props
         of its ``PropGrid`` cell) unless ``use_kernel`` is False: the numpy reference
         below, all pairs and every car against every prop. Both give the same answer.
+
+        With ``z`` (a map with elevation; ``pitch``, ``roll`` optional) a pair also needs
+        its vertical extents to overlap (``_vertical``; props span their base height to
+        their top): the kernel's planar candidates, if any, are re-tested so.
         """
+        if z is not None:
+            if not self.use_kernel:
+                return self._near_numpy(x, y, yaw, active, self._vertical(z, pitch, roll))
+            near = self.candidates(x, y, yaw, active)
+            if not near.any():         # the usual case: nothing near anything in plan
+                return near
+            return self._near_numpy(x, y, yaw, near, self._vertical(z, pitch, roll))
         if self.use_kernel:
             near = np.empty(len(x), bool)
             c = np.ascontiguousarray
@@ -265,6 +353,12 @@ class CollisionWorld:
                         self.prop_yaw, self.prop_radius, self.prop_half, g.origin, g.cell_m,
                         g.shape, g.cell_start, g.cell_props, near)
             return near
+        return self._near_numpy(x, y, yaw, active)
+
+    def _near_numpy(self, x: np.ndarray, y: np.ndarray, yaw: np.ndarray, active: np.ndarray,
+                    vert: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
+        """The numpy reference of ``candidates`` over the vehicles in ``active``; with
+        ``vert`` (each vehicle's bottom and top height) pairs must overlap vertically too."""
         near = np.zeros(len(x), bool)
         r = self.vehicle_radius
         act = np.flatnonzero(active)          # parked cars never take part
@@ -274,6 +368,10 @@ class CollisionWorld:
         reach = ra[:, None] + ra[None, :]
         i, j = np.nonzero(np.triu(dx * dx + dy * dy < reach * reach, 1))
         i, j = act[i], act[j]
+        if vert is not None and len(i):
+            lo, hi = vert
+            level = (lo[i] < hi[j]) & (lo[j] < hi[i])
+            i, j = i[level], j[level]
         if len(i):
             hit = _boxes_overlap(x[i], y[i], yaw[i], self.half_extents[i],
                                  x[j], y[j], yaw[j], self.half_extents[j])
@@ -284,8 +382,13 @@ class CollisionWorld:
             py = ya[:, None] - self.prop_xy[None, :, 1]
             reach = ra[:, None] + self.prop_radius[None, :]
             i, k = np.nonzero(px * px + py * py < reach * reach)
+            i = act[i]
+            if vert is not None and len(i):
+                lo, hi = vert
+                pz = self.prop_z_range
+                level = (lo[i] < pz[k, 1]) & (pz[k, 0] < hi[i])
+                i, k = i[level], k[level]
             if len(i):
-                i = act[i]
                 hit = _boxes_overlap(x[i], y[i], yaw[i], self.half_extents[i],
                                      self.prop_xy[k, 0], self.prop_xy[k, 1], self.prop_yaw[k],
                                      self.prop_half[k])

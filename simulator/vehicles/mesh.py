@@ -126,20 +126,28 @@ _HOMOGENEOUS = tuple(_homogeneous(v) for v, _ in _TEMPLATES)
 
 
 def _place(idx: np.ndarray, x: np.ndarray, y: np.ndarray, yaw: np.ndarray,
-           length: np.ndarray, width: np.ndarray, height: np.ndarray, z: np.ndarray | None
+           length: np.ndarray, width: np.ndarray, height: np.ndarray, z: np.ndarray | None,
+           pitch: np.ndarray | None = None, roll: np.ndarray | None = None
            ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Vehicles with templates ``idx`` (n,) scaled and posed; float64 (n,) inputs.
 
     Per template present, one batched product of the homogeneous template (V, 4) with each
-    of its vehicles' 4x3 pose matrices [R(yaw) diag(l, w, h); x y z], written in place:
-    vertex k of vehicle i is ``R(yaw_i) (v_k * size_i) + (x_i, y_i, z_i)``.
+    of its vehicles' 4x3 pose matrices [R diag(l, w, h); x y z], written in place:
+    vertex k of vehicle i is ``R_i (v_k * size_i) + (x_i, y_i, z_i)``, R = R(yaw), or
+    ``rpy_to_matrix(roll, pitch, yaw)`` when pitch or roll is given.
     """
     n = len(idx)
-    c, s = np.cos(yaw), np.sin(yaw)
     pose = np.zeros((n, 4, 3))
-    pose[:, 0, 0], pose[:, 0, 1] = c * length, s * length
-    pose[:, 1, 0], pose[:, 1, 1] = -s * width, c * width
-    pose[:, 2, 2] = height
+    if pitch is None and roll is None:
+        c, s = np.cos(yaw), np.sin(yaw)
+        pose[:, 0, 0], pose[:, 0, 1] = c * length, s * length
+        pose[:, 1, 0], pose[:, 1, 1] = -s * width, c * width
+        pose[:, 2, 2] = height
+    else:
+        rot = _rotations(yaw, np.zeros(n) if pitch is None else pitch,
+                         np.zeros(n) if roll is None else roll)
+        # Row j of the pose is the body axis j (column j of R) scaled by the size.
+        pose[:, :3, :] = np.swapaxes(rot, 1, 2) * np.stack([length, width, height], 1)[..., None]
     pose[:, 3, 0], pose[:, 3, 1] = x, y
     if z is not None:
         pose[:, 3, 2] = z
@@ -162,6 +170,17 @@ def _place(idx: np.ndarray, x: np.ndarray, y: np.ndarray, yaw: np.ndarray,
         owner[t0:t0 + k * nt] = np.repeat(sel, nt)
         first, v0, t0 = first + k, v0 + k * nv, t0 + k * nt
     return verts.astype(np.float32), tris, owner
+
+
+def _rotations(yaw: np.ndarray, pitch: np.ndarray, roll: np.ndarray) -> np.ndarray:
+    """(n, 3, 3) ``simulator.pose.rpy_to_matrix`` of each vehicle, vectorised."""
+    cr, sr = np.cos(roll), np.sin(roll)
+    cp, sp = np.cos(pitch), np.sin(pitch)
+    cy, sy = np.cos(yaw), np.sin(yaw)
+    return np.stack([
+        np.stack([cy * cp, cy * sp * sr - sy * cr, cy * sp * cr + sy * sr], -1),
+        np.stack([sy * cp, sy * sp * sr + cy * cr, sy * sp * cr - cy * sr], -1),
+        np.stack([-sp, cp * sr, cp * cr], -1)], 1)
 
 
 def _as_f64(*arrays: np.ndarray | None) -> list[np.ndarray | None]:
@@ -190,7 +209,9 @@ def place_cars(x: np.ndarray, y: np.ndarray, yaw: np.ndarray, length: np.ndarray
 
 def place_vehicles(mesh_idx: np.ndarray, x: np.ndarray, y: np.ndarray, yaw: np.ndarray,
                    length: np.ndarray, width: np.ndarray, height: np.ndarray,
-                   z: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+                   z: np.ndarray | None = None, pitch: np.ndarray | None = None,
+                   roll: np.ndarray | None = None
+                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """One mesh holding every vehicle, each its own kind's template scaled to its size and
     posed in the world frame (one vectorised pass per template present).
 
@@ -200,6 +221,9 @@ def place_vehicles(mesh_idx: np.ndarray, x: np.ndarray, y: np.ndarray, yaw: np.n
         yaw: (n,) headings [rad].
         length, width, height: (n,) body sizes [m] (the bounding box of the placed mesh).
         z: (n,) ground height under each vehicle [m]; None: 0.
+        pitch, roll: (n,) body angles on the road surface [rad] (``simulator.pose.
+            rpy_to_matrix``: pitch > 0 nose down, roll > 0 left side up); None: 0. The
+            body rotates about its origin on the ground below the footprint centre.
 
     Returns:
         vertices (N, 3) float32 [m], triangles (M, 3) int32 indexing them, and tri_vehicle
@@ -208,7 +232,8 @@ def place_vehicles(mesh_idx: np.ndarray, x: np.ndarray, y: np.ndarray, yaw: np.n
         within a group; with only cars this is exactly ``place_cars``.
     """
     idx = np.asarray(mesh_idx, np.int64).reshape(-1)
-    x, y, yaw, length, width, height, z = _as_f64(x, y, yaw, length, width, height, z)
+    x, y, yaw, length, width, height, z, pitch, roll = _as_f64(x, y, yaw, length, width,
+                                                               height, z, pitch, roll)
     if len(idx) and (idx.min() < 0 or idx.max() >= len(MESHES)):
         raise ValueError(f"mesh_idx outside 0..{len(MESHES) - 1}: {np.unique(idx)}")
-    return _place(idx, x, y, yaw, length, width, height, z)
+    return _place(idx, x, y, yaw, length, width, height, z, pitch, roll)
