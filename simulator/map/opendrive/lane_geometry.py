@@ -1,13 +1,14 @@
 """Lane borders, lane centres and world points of an OpenDRIVE road, vectorised over ``s``.
 
 Conventions: ``t`` [m] is lateral, positive to the left of the reference line, measured
-in the horizontal plane. The centre lane (id 0) lies at ``t = lane_offset(s)``. A left
+along the road's cross-section (which superelevation rolls). The centre lane (id 0) lies at ``t = lane_offset(s)``. A left
 lane's outer border is its inner border plus its width, a right lane's is minus; widths
 are cubics in ``ds = s - section.s0 - record.s_offset`` (the active record is the last
 with ``s_offset <= ds``). A lane with ``<border>`` records has its outer border at
-``lane_offset(s) + border(ds)`` (signed ``t``). World height is
-``z = elevation(s) + t * tan(superelevation(s))``: the cross-section is tilted by the
-superelevation roll (positive roll lowers the right side, ``t < 0``).
+``lane_offset(s) + border(ds)`` (signed ``t``). As the ASAM OpenDRIVE reference line
+system defines it, superelevation rolls the t axis about the reference line: a point at
+``t`` lies ``t cos(roll)`` to the left in the horizontal plane and
+``z = elevation(s) + t sin(roll)`` high (positive roll lowers the right side, ``t < 0``).
 """
 
 from __future__ import annotations
@@ -76,12 +77,15 @@ def lane_width_t(road: XRoad, index: int, lane_id: int, s) -> np.ndarray:
 
 
 def road_point(road: XRoad, s, t) -> np.ndarray:
-    """World points ``(n, 3)`` [m] at ``(s, t)``: ``ref(s) + t * left normal``, ``z`` as above."""
+    """World points ``(n, 3)`` [m] at ``(s, t)``: ``ref(s) + t cos(roll) * left normal``,
+    ``z = elevation(s) + t sin(roll)`` (see the module docstring)."""
     s = np.atleast_1d(np.asarray(s, dtype=float))
     t = np.broadcast_to(np.asarray(t, dtype=float), s.shape)
     x, y, hdg = reference_pose(road, s)
-    z = elevation_m(road, s) + t * np.tan(superelevation(road, s))
-    return np.stack([x - t * np.sin(hdg), y + t * np.cos(hdg), z], axis=1)
+    roll = superelevation(road, s)
+    th = t * np.cos(roll)
+    z = elevation_m(road, s) + t * np.sin(roll)
+    return np.stack([x - th * np.sin(hdg), y + th * np.cos(hdg), z], axis=1)
 
 
 def per_section(road: XRoad, lane_id: int, s, fn) -> np.ndarray:

@@ -119,11 +119,14 @@ def _sample_road(road: XRoad, origin: np.ndarray, pieces: dict, strips: list,
             nx, ny = -np.sin(hdg), np.cos(hdg)
         x, y = x - origin[0], y - origin[1]
         z0 = elevation(road, s) - origin[2]
-        tan_roll = np.tan(superelevation(road, s))
-        frame = (x, y, z0, tan_roll, nx, ny)
+        roll = superelevation(road, s)
+        cos_roll, sin_roll, tan_roll = np.cos(roll), np.sin(roll), np.tan(roll)
+        frame = (x, y, z0, cos_roll, sin_roll, nx, ny)
 
         def at(t: np.ndarray, f=frame) -> np.ndarray:
-            return np.stack([f[0] + t * f[4], f[1] + t * f[5], f[2] + t * f[3]], 1)
+            """Points at cross-section offset t (rolled by the superelevation)."""
+            th = t * f[3]
+            return np.stack([f[0] + th * f[5], f[1] + th * f[6], f[2] + t * f[4]], 1)
 
         outer_left = outer_right = None
         for lane in sec.left + sec.right:

@@ -48,15 +48,16 @@ def _marks_of_road(road: XRoad, origin: np.ndarray) -> list[Marking]:
                 s[-1] = b - 1e-9          # the section's own records, not the next ones
                 t_line = lane_borders_t(road, i, s)[lane.id][1]
                 x, y, hdg = reference_pose(road, s)
-                z0, tan_roll = elevation(road, s), np.tan(superelevation(road, s))
+                z0, roll = elevation(road, s), superelevation(road, s)
                 width = mark.width_m if mark.width_m and mark.width_m > 0 else DEFAULT_WIDTH_M
                 shifts = [0.0] if len(styles) == 1 else \
                     [0.5 * (width + DOUBLE_GAP_M), -0.5 * (width + DOUBLE_GAP_M)]
                 for style, dt in zip(styles, shifts):
                     t = t_line + dt
-                    xy = np.stack([x - t * np.sin(hdg) - origin[0],
-                                   y + t * np.cos(hdg) - origin[1]], 1)
-                    z = z0 + t * tan_roll - origin[2]
+                    th = t * np.cos(roll)             # the cross-section is rolled
+                    xy = np.stack([x - th * np.sin(hdg) - origin[0],
+                                   y + th * np.cos(hdg) - origin[1]], 1)
+                    z = z0 + t * np.sin(roll) - origin[2]
                     out.append(Marking(xy, style, _color(mark.color), float(width), road.id, z))
     return out
 

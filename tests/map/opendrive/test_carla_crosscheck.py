@@ -76,15 +76,24 @@ def carla_waypoints(path: Path) -> dict[str, np.ndarray]:
 @functools.cache
 def ours_at_carla(path: Path) -> dict[str, np.ndarray]:
     """Ours at each of CARLA's waypoints of ``path``: lane centres ``xyz`` (n, 3) and
-    ``width`` (n,), and the road's ``bank`` (superelevation [rad]) and ``ref_z`` (height of
-    its reference line)."""
-    from simulator.map.opendrive import elevation, read_xodr, superelevation
+    ``width`` (n,), the road's ``bank`` (superelevation [rad]) and ``flat_xy`` (n, 2), the
+    lane centre with the bank ignored (the cross-section not rolled), and ``ref_z`` (the
+    height of the reference line)."""
+    from simulator.map.opendrive import (
+        elevation,
+        lane_center_t,
+        read_xodr,
+        reference_pose,
+        section_index,
+        superelevation,
+    )
 
     ref = carla_waypoints(path)
     xmap = read_xodr(path)
     n = len(ref["s"])
     xyz = np.full((n, 3), np.nan)
     width, bank, ref_z = np.full(n, np.nan), np.full(n, np.nan), np.full(n, np.nan)
+    flat_xy = np.full((n, 2), np.nan)
     lanes = np.stack([ref["road_id"], ref["lane_id"]], axis=1)
     for road_id, lane_id in np.unique(lanes, axis=0):
         idx = np.flatnonzero((lanes[:, 0] == road_id) & (lanes[:, 1] == lane_id))
@@ -93,7 +102,12 @@ def ours_at_carla(path: Path) -> dict[str, np.ndarray]:
         width[idx] = xmap.lane_width(str(road_id), int(lane_id), s)
         road = xmap.roads[str(road_id)]
         bank[idx], ref_z[idx] = superelevation(road, s), elevation(road, s)
-    return {"xyz": xyz, "width": width, "bank": bank, "ref_z": ref_z}
+        sec = section_index(road, s)
+        t = np.array([lane_center_t(road, int(k), int(lane_id), [si])[0]
+                      for k, si in zip(sec, s)])
+        x, y, hdg = reference_pose(road, s)
+        flat_xy[idx] = np.stack([x - t * np.sin(hdg), y + t * np.cos(hdg)], 1)
+    return {"xyz": xyz, "width": width, "bank": bank, "ref_z": ref_z, "flat_xy": flat_xy}
 
 
 def _worst(path: Path, err: np.ndarray, what: str) -> str:
@@ -110,12 +124,14 @@ def test_lane_centres_match_carla(path):
     got = ours_at_carla(path)
     ours = got["xyz"]
     assert np.isfinite(ours).all(), f"{path.name}: our reader gave non-finite lane centres"
-    d_xy = np.hypot(ours[:, 0] - ref["x"], ours[:, 1] - ref["y"])
-    # CARLA 0.9.16 ignores <lateralProfile><superelevation>: its waypoint z is the height of
-    # the road's reference line at s, not the banked lane centre (ours adds t tan(roll)). On
+    # CARLA 0.9.16 ignores <lateralProfile><superelevation>: its waypoint is where the lane
+    # centre would be on an unrolled cross-section, at the reference line's height. Ours
+    # rolls the cross-section as the standard says (t cos(roll) across, t sin(roll) up). On
     # banked stretches (of the bundled files only velodrome's, half its waypoints, up to
-    # 60 deg and 13 m apart) z is checked against our reference-line height instead.
+    # 60 deg) CARLA is compared with our unrolled centre and reference-line height instead.
     banked = got["bank"] != 0.0
+    xy = np.where(banked[:, None], got["flat_xy"], ours[:, :2])
+    d_xy = np.hypot(xy[:, 0] - ref["x"], xy[:, 1] - ref["y"])
     d_z = np.abs(np.where(banked, got["ref_z"], ours[:, 2]) - ref["z"])
     assert d_xy.max() < XY_TOL_M, _worst(path, d_xy, "horizontal error")
     assert d_z.max() < Z_TOL_M, _worst(path, d_z, "z error")

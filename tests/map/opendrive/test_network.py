@@ -90,7 +90,8 @@ def test_every_junction_lane_link_is_a_successor(name):
 def test_lane_centres_widths_heights_match_the_file(name):
     """Each lane's first section: centre points at the section's sample stations equal
     ref(s) + t_centre * normal minus the origin; the strip's width equals the width
-    polynomial; heights equal elevation(s) + t * tan(superelevation(s))."""
+    polynomial (along the cross-section, which superelevation rolls); heights equal
+    elevation(s) + t * sin(superelevation(s))."""
     odr, hd = _odr(name), _hdmap(name)
     origin = hd.origin
     strips = {st.name: st for st in hd.strips}
@@ -104,13 +105,15 @@ def test_lane_centres_widths_heights_match_the_file(name):
                 s = _section_s(sec.s0, sec.s1, len(st.left))
                 inner, outer = lane_borders_t(road, i, s)[lane.id]
                 x, y, hdg = reference_pose(road, s)
+                roll = superelevation(road, s)
                 # The strip's borders are the lane's borders.
                 for t, pts in ((np.maximum(inner, outer), st.left),
                                (np.minimum(inner, outer), st.right)):
-                    want = np.stack([x - t * np.sin(hdg) - origin[0],
-                                     y + t * np.cos(hdg) - origin[1]], 1)
+                    th = t * np.cos(roll)
+                    want = np.stack([x - th * np.sin(hdg) - origin[0],
+                                     y + th * np.cos(hdg) - origin[1]], 1)
                     np.testing.assert_allclose(pts[:, :2], want, atol=1e-6)
-                    z = elevation(road, s) + t * np.tan(superelevation(road, s))
+                    z = elevation(road, s) + t * np.sin(roll)
                     np.testing.assert_allclose(pts[:, 2], z, atol=1e-6)
                 if not lane.use_border:
                     ds = s - sec.s0
@@ -119,7 +122,7 @@ def test_lane_centres_widths_heights_match_the_file(name):
                     u = ds - rec[:, 0]
                     poly = rec[:, 1] + rec[:, 2] * u + rec[:, 3] * u ** 2 + rec[:, 4] * u ** 3
                     np.testing.assert_allclose(w, poly, atol=1e-9)
-                    width = np.hypot(*(st.left[:, :2] - st.right[:, :2]).T)
+                    width = np.linalg.norm(st.left - st.right, axis=1)   # along the slope
                     np.testing.assert_allclose(width, np.abs(poly), atol=1e-6)
                 n_checked += 1
     assert n_checked > 0

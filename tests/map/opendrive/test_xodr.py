@@ -198,7 +198,10 @@ def test_velodrome_superelevation_tilts_the_cross_section() -> None:
         points = m.lane_center_points("1", lane_id, s)
         t = -np.cumsum([m.lane_width("1", i, s) for i in range(-1, lane_id - 1, -1)], axis=0)[-1]
         t += 0.5 * m.lane_width("1", lane_id, s)
-        assert np.allclose(points[:, 2], elevation(road, s) + t * np.tan(roll))
+        assert np.allclose(points[:, 2], elevation(road, s) + t * np.sin(roll))
+        # The rolled cross-section: the lane centre is t cos(roll) off the reference line.
+        x, y, _ = reference_pose(road, s)
+        assert np.allclose(np.hypot(points[:, 0] - x, points[:, 1] - y), np.abs(t) * np.cos(roll))
 
 
 def _link_gaps(m: XodrMap, lane_type: str = "driving") -> list[float]:

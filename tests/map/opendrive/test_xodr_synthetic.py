@@ -175,10 +175,10 @@ def test_elevation_and_superelevation_profiles() -> None:
     assert np.allclose(elevation_slope(road, s), [0.02, 0.06, 0.12, 0.12 - 0.12])
     assert np.allclose(superelevation(road, s), 0.001 * s)
     points = road_point(road, s, -2.0)
-    assert np.allclose(points[:, 2], elevation(road, s) - 2.0 * np.tan(0.001 * s))
+    assert np.allclose(points[:, 2], elevation(road, s) - 2.0 * np.sin(0.001 * s))
     x, y, hdg = reference_pose(road, s)
-    assert np.allclose(points[:, 0], x + 2 * np.sin(hdg))
-    assert np.allclose(points[:, 1], y - 2 * np.cos(hdg))
+    assert np.allclose(points[:, 0], x + 2 * np.cos(0.001 * s) * np.sin(hdg))
+    assert np.allclose(points[:, 1], y - 2 * np.cos(0.001 * s) * np.cos(hdg))
 
 
 def test_records_speeds_marks_signals_objects(tmp_path) -> None:
