@@ -98,9 +98,11 @@ class World:
         sim = scenario.simulation
         self.dt_s = 1.0 / sim.physics_hz
         self.control_every = int(round(sim.physics_hz / sim.control_hz))
-        self.geo_origin = scenario.map.geo_origin
         build_root = root_seed(scenario.simulation.seed if seed is None else seed)
         self.hdmap = build_hdmap(scenario.map)
+        # The scenario's geo origin, else the OpenDRIVE file's geoReference, else default.
+        self.geo_origin = scenario.map.geo_origin or self.hdmap.extra.get("geo_origin") \
+            or scenario.map.origin()
         self.lanes = LaneArrays(self.hdmap)
 
         # Vehicles: the ego (0), the named actors (1..k), the random NPCs (k+1..).
@@ -152,8 +154,9 @@ class World:
             prop_z=[p.z_m for p in grounded])
         self.collision_monitor = CollisionMonitor(self.collision_world, self.vehicle_names,
                                                   [p.name for p in grounded])
-        self.signals = SignalTable(self.hdmap.lanes, {x.id: x.signal
-                                                      for x in scenario.map.intersections})
+        self.signals = SignalTable(self.hdmap.lanes, {
+            **{x.id: x.signal for x in scenario.map.intersections},
+            **{j: scenario.map.signal for j in self.hdmap.extra.get("signalised_junctions", [])}})
         self.spawner = Spawner(self.lanes, self.params.length_m, scenario.traffic)
         # Between checks two cars close in by <= 2 * vmax * dt, which must stay below their
         # two widths; a car closes on a prop by <= vmax * dt, below its width plus the
