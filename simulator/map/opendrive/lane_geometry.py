@@ -1,10 +1,11 @@
 """Lane borders, lane centres and world points of an OpenDRIVE road, vectorised over ``s``.
 
 Conventions: ``t`` [m] is lateral, positive to the left of the reference line, measured
-along the road's cross-section (which superelevation rolls). The centre lane (id 0) lies at ``t = lane_offset(s)``. A left
-lane's outer border is its inner border plus its width, a right lane's is minus; widths
-are cubics in ``ds = s - section.s0 - record.s_offset`` (the active record is the last
-with ``s_offset <= ds``). A lane with ``<border>`` records has its outer border at
+along the road's cross-section (which superelevation rolls). The centre lane (id 0) lies
+at ``t = lane_offset(s)``. A left lane's outer border is its inner border plus its
+width, a right lane's is minus; widths are cubics in
+``ds = s - section.s0 - record.s_offset`` (the active record is the last with
+``s_offset <= ds``). A lane with ``<border>`` records has its outer border at
 ``lane_offset(s) + border(ds)`` (signed ``t``). As the ASAM OpenDRIVE reference line
 system defines it, superelevation rolls the t axis about the reference line: a point at
 ``t`` lies ``t cos(roll)`` to the left in the horizontal plane and
