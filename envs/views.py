@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from simulator.pose import Pose
+from simulator.pose import Pose, rpy_to_matrix
 from simulator.scene.mirror import SceneMirror
 from simulator.scene.objects import ObjectBox
 
@@ -19,14 +19,20 @@ if TYPE_CHECKING:
 
 
 def vehicle_pose(world: World, i: int) -> Pose:
-    """Vehicle ``i``'s current body pose and motion (flat world)."""
+    """Vehicle ``i``'s current body pose and motion (on maps with elevation: its height,
+    pitch and roll on the road surface; the vertical motion is not tracked here)."""
     st = world.state
     yaw = float(st.yaw[i])
     c, s = np.cos(yaw), np.sin(yaw)
     rot = np.array([[c, -s, 0.0], [s, c, 0.0], [0.0, 0.0, 1.0]])
     vel = np.array([st.vx_world[i], st.vy_world[i], 0.0])
     acc = rot @ np.array([st.ax_body[i], st.ay_body[i], 0.0])
-    return Pose(position=np.array([st.x[i], st.y[i], 0.0]), rotation=rot, velocity=vel,
+    z = 0.0
+    if world.elevated:
+        z = float(world.vehicle_z_m[i])
+        rot = rpy_to_matrix(float(world.vehicle_roll_rad[i]), float(world.vehicle_pitch_rad[i]),
+                            yaw)
+    return Pose(position=np.array([st.x[i], st.y[i], z]), rotation=rot, velocity=vel,
                 angular_velocity=np.array([0.0, 0.0, st.yaw_rate[i]]), acceleration=acc,
                 time_s=world.time_s)
 

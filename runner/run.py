@@ -65,9 +65,10 @@ class _TrajectoryWriter:
         if len(bad):
             raise OutputError(self._f.path, f"the state of {world.vehicle_names[bad[0]]} is "
                               f"not finite at t = {t} s; no NaN is written")
+        z = world.vehicle_z_m
         for i in active:
             self._w.writerow((t, world.vehicle_names[i], f"{st.x[i]:.3f}", f"{st.y[i]:.3f}",
-                              "0.000", f"{st.yaw[i]:.5f}", f"{st.vx[i]:.3f}"))
+                              f"{z[i]:.3f}", f"{st.yaw[i]:.5f}", f"{st.vx[i]:.3f}"))
 
     def close(self) -> None:
         self._f.close()

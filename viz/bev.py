@@ -101,7 +101,7 @@ class BevRenderer:
             sem = SEMANTIC_CLASSES[name]
             for obj in by_class.get(sem, []):
                 color = _bgr(np.asarray(color_rgb[obj.instance_id]) * 255) \
-                    if name in ("road", "lane_marking") else _bgr(CLASS_COLORS[sem])
+                    if name in ("road", "sidewalk", "lane_marking") else _bgr(CLASS_COLORS[sem])
                 tri3 = obj.vertices[obj.triangles]
                 # Only faces seen from above: overlapping side/bottom faces would cancel out
                 # under fillPoly's even-odd rule.

@@ -76,7 +76,12 @@ class LaneTracker:
 
     def _relocate(self, tr: TrafficLogic, i: int, x: np.ndarray, y: np.ndarray,
                   yaw: np.ndarray) -> None:
-        lane, s, d = self.hdmap.nearest_lane(np.array([x[i], y[i]]), float(yaw[i]))
+        # On maps with elevation the lane it is on now says how high it is: a car is not
+        # re-located onto a road above or below it.
+        z = None
+        if not self.hdmap.table.flat and tr.lane[i] >= 0:
+            z = float(self.hdmap.table.heights([tr.lane[i]], [tr.s[i]], [tr.d[i]])[0])
+        lane, s, d = self.hdmap.nearest_lane(np.array([x[i], y[i]]), float(yaw[i]), z=z)
         tr.lane[i], tr.s[i], tr.d[i] = lane, s, d
         tr.prev_lane[i] = NO_LANE
         tr.next_lane[i] = self.choose_next(i, int(lane))

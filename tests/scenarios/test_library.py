@@ -15,12 +15,28 @@ from sensors import Rig
 from simulator.world import World
 
 REPO = Path(__file__).resolve().parents[2]
-LIBRARY = sorted(BUNDLED_DIR.glob("*.yaml"))
 README = (REPO / "README.md").read_text()
+SHARED = (REPO / "../shared/data").resolve()
+
+
+def _library() -> list:
+    """The bundled files; those driving on a third-party map (``../shared/data``, beside
+    the checkout, not part of the repository) are skipped with a reason when it is absent."""
+    out = []
+    for p in sorted(BUNDLED_DIR.glob("*.yaml")):
+        if "shared/data/" in p.read_text() and not SHARED.is_dir():
+            out.append(pytest.param(p, marks=pytest.mark.skip(
+                reason=f"{p.name} reads a map from {SHARED}, which is absent")))
+        else:
+            out.append(p)
+    return out
+
+
+LIBRARY = _library()
 
 
 def test_the_library_has_the_scenarios_users_expect() -> None:
-    names = {p.stem for p in LIBRARY}
+    names = {p.stem for p in BUNDLED_DIR.glob("*.yaml")}
     assert len(names) >= 12, sorted(names)
 
 
@@ -53,6 +69,6 @@ def test_bundled_scenario_sensors_capture(path: Path) -> None:
         assert out or not sc.sensors
 
 
-@pytest.mark.parametrize("path", LIBRARY, ids=lambda p: p.name)
+@pytest.mark.parametrize("path", sorted(BUNDLED_DIR.glob("*.yaml")), ids=lambda p: p.name)
 def test_bundled_scenario_is_documented(path: Path) -> None:
     assert f"scenarios/{path.name}" in README, f"README does not mention {path.name}"

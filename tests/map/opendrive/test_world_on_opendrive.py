@@ -1,0 +1,141 @@
+"""The world on real OpenDRIVE maps: traffic through junctions without collisions, the ego
+riding the elevation profile, the CLI's outputs (BEV video, map origin, geo origin)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pymap3d
+import pytest
+
+from scenarios.loader import load, parse_scenario
+from simulator.map.opendrive import elevation, elevation_slope, read_xodr, reference_pose
+from simulator.world import World
+
+REPO = Path(__file__).resolve().parents[3]
+DATA = (REPO / "../shared/data/opendrive").resolve()
+pytestmark = pytest.mark.skipif(
+    not DATA.is_dir(), reason=f"OpenDRIVE test files not found in {DATA} (shared data absent)")
+
+
+def _scenario(xodr: str, ego_lane: str, count: int = 50, extra: str = ""):
+    return parse_scenario(f"""
+name: t
+simulation: {{seed: 3, duration_s: 60, physics_hz: 100, control_hz: 10}}
+map: {{opendrive: {DATA / xodr}}}
+ego: {{start: {{lane: "{ego_lane}", s_m: 5}}, speed_mps: 8}}
+traffic: {{count: {count}}}
+sensors: []
+{extra}""")
+
+
+def test_town04_traffic_runs_60_s_without_collisions():
+    """Town04: 242 roads, 27 junctions, bridges over other roads; 50 NPCs for a minute."""
+    sc = _scenario("carla/Town04.xodr", "1/0/-1")
+    with World(sc) as w:
+        assert w.elevated
+        for _ in range(6000):
+            w.step()
+        assert w.collisions == [], [(c.time_s, c.actor_a, c.actor_b) for c in w.collisions]
+        assert w.traffic.active.sum() >= 45
+        # Cars are on the surface of their lane, also where roads pass over each other.
+        act = np.flatnonzero(w.traffic.active & (w.traffic.lane >= 0))
+        want = w.hdmap.table.heights(w.traffic.lane[act], w.traffic.s[act], w.traffic.d[act])
+        assert np.abs(w.vehicle_z_m[act] - want).max() < 0.3
+
+
+def test_town01_ego_route_crosses_junctions_and_arrives():
+    sc = load(REPO / "scenarios/town01.yaml").model_copy(update={"sensors": []})
+    with World(sc) as w:
+        route = [w.hdmap.lanes[i] for i in w.route]
+        assert sum(ln.kind == "connector" for ln in route) >= 2
+        assert len(w.hdmap.extra["signalised_junctions"]) == 12
+        for _ in range(int(sc.simulation.duration_s * 100)):
+            w.step()
+        assert w.collisions == []
+        assert w.route_progress() > 0.5
+
+
+def test_ego_rides_the_elevation_profile():
+    """curves_elevation: the ego's height is the file's elevation at its station (within
+    5 cm) and its pitch the slope (-atan(dz/ds), nose up when climbing), for 40 s."""
+    sc = load(REPO / "scenarios/curves_elevation.yaml").model_copy(update={"sensors": []})
+    road = read_xodr(sc.map.opendrive).roads["1"]
+    s = np.linspace(0.0, road.length_m, 100_001)
+    x, y, _ = reference_pose(road, s)
+    with World(sc) as w:
+        x, y = x - w.hdmap.origin[0], y - w.hdmap.origin[1]
+        dz, dpitch, zs = [], [], []
+        for _ in range(40):
+            for _ in range(100):
+                w.step()
+            p = w.ego_pose()
+            j = int(np.argmin((x - p.position[0]) ** 2 + (y - p.position[1]) ** 2))
+            dz.append(p.position[2] - elevation(road, [s[j]])[0])
+            dpitch.append(w.vehicle_pitch_rad[0] + np.arctan(elevation_slope(road, [s[j]])[0]))
+            zs.append(p.position[2])
+            # The pose's rotation carries the pitch: the body x axis climbs with the road.
+            assert p.rotation[2, 0] == pytest.approx(-np.sin(w.vehicle_pitch_rad[0]), abs=1e-9)
+        assert np.abs(dz).max() < 0.05
+        assert np.abs(dpitch).max() < 0.005
+        assert max(zs) - min(zs) > 10.0                    # it really went up the hill
+
+
+def test_cli_run_on_town01_writes_video_and_map_origin(tmp_path):
+    out = tmp_path / "run"
+    proc = subprocess.run([sys.executable, "run_sim.py", "run", "--scenario",
+                           "scenarios/town01.yaml", "--out", str(out), "--duration", "2",
+                           "--no-sensors"], cwd=REPO, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert (out / "bev.mp4").stat().st_size > 10_000
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["map_origin"] == [197.0, -164.0, 0.0]
+    assert summary["map_source"].endswith("Town01.xodr")
+    # The file's geoReference (+lat_0=49 +lon_0=8) is at file (0, 0): our origin, 197 m
+    # east and 164 m south of it, lies where pymap3d puts that offset.
+    lat, lon, _ = pymap3d.enu2geodetic(197.0, -164.0, 0.0, 49.0, 8.0, 0.0)
+    assert summary["geo_origin"]["lat_deg"] == pytest.approx(lat, abs=1e-9)
+    assert summary["geo_origin"]["lon_deg"] == pytest.approx(lon, abs=1e-9)
+    assert 48.998 < lat < 49.0 and 8.0 < lon < 8.003
+
+
+def test_a_malformed_map_file_is_exit_2_with_one_line(tmp_path):
+    bad = tmp_path / "bad.xodr"
+    bad.write_text('<?xml version="1.0"?>\n<OpenDRIVE>\n<header/>\n<road id="7" length="10" '
+                   'junction="-1">\n<planView><geometry s="0" x="0" y="0" hdg="0" length="10">'
+                   '<line/></geometry>\n</road>\n')
+    scen = tmp_path / "s.yaml"
+    scen.write_text("name: t\nmap:\n  opendrive: bad.xodr\nego: {start: {lane: 7/0/-1}}\n")
+    for cmd in ("validate", "run"):
+        args = [str(scen)] if cmd == "validate" else ["--scenario", str(scen), "--out",
+                                                      str(tmp_path / "o")]
+        proc = subprocess.run([sys.executable, "run_sim.py", cmd, *args], cwd=REPO,
+                              capture_output=True, text=True)
+        assert proc.returncode == 2
+        lines = (proc.stdout + proc.stderr).strip().splitlines()
+        assert len(lines) == 1 and "Traceback" not in proc.stderr
+        assert f"{scen}:3: map.opendrive: {bad}:6:" in lines[0] and "malformed XML" in lines[0]
+    # A bad attribute names the file, the road and the element.
+    bad.write_text('<?xml version="1.0"?>\n<OpenDRIVE><header/><road id="7" length="10" '
+                   'junction="-1"><planView><geometry s="0" x="abc" y="0" hdg="0" '
+                   'length="10"><line/></geometry></planView><lanes><laneSection s="0">'
+                   '<center><lane id="0" type="none"/></center></laneSection></lanes>'
+                   '</road></OpenDRIVE>\n')
+    proc = subprocess.run([sys.executable, "run_sim.py", "validate", str(scen)], cwd=REPO,
+                          capture_output=True, text=True)
+    assert proc.returncode == 2
+    assert f"{bad}: road 7: <geometry>" in proc.stdout + proc.stderr
+
+
+def test_a_missing_map_file_names_the_scenario_line(tmp_path):
+    scen = tmp_path / "s.yaml"
+    scen.write_text("name: t\nmap:\n  opendrive: nowhere.xodr\nego: {start: {lane: 1/0/-1}}\n")
+    proc = subprocess.run([sys.executable, "run_sim.py", "validate", str(scen)], cwd=REPO,
+                          capture_output=True, text=True)
+    assert proc.returncode == 2
+    assert f"{scen}:3: map.opendrive: no OpenDRIVE file 'nowhere.xodr'" in proc.stdout + \
+        proc.stderr
