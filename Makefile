@@ -57,10 +57,10 @@ $(DEVKIT_STAMP): tests/exporters/devkit-requirements.txt
 
 devkit: $(DEVKIT_STAMP)
 
-$(CARLA_STAMP): tests/map/opendrive/carla-requirements.txt
+$(CARLA_STAMP): tests/simulator/map/opendrive/carla-requirements.txt
 	$(PYTHON) -m venv $(CARLA_VENV)
 	$(CARLA_VENV)/bin/python -m pip install --quiet --upgrade pip
-	$(CARLA_VENV)/bin/python -m pip install --quiet -r tests/map/opendrive/carla-requirements.txt
+	$(CARLA_VENV)/bin/python -m pip install --quiet -r tests/simulator/map/opendrive/carla-requirements.txt
 	@touch $(CARLA_STAMP)
 
 carla-venv: $(CARLA_STAMP)

@@ -16,7 +16,7 @@ from scenarios.loader import load, parse_scenario
 from simulator.map.opendrive import elevation, elevation_slope, read_xodr, reference_pose
 from simulator.world import World
 
-REPO = Path(__file__).resolve().parents[3]
+REPO = Path(__file__).resolve().parents[4]
 DATA = (REPO / "../shared/data/opendrive").resolve()
 pytestmark = pytest.mark.skipif(
     not DATA.is_dir(), reason=f"OpenDRIVE test files not found in {DATA} (shared data absent)")

@@ -23,7 +23,7 @@ from simulator.map.opendrive import (
 )
 from simulator.map.opendrive.network import DRIVING_TYPES, _section_s
 
-DATA = (Path(__file__).resolve().parents[3] / "../shared/data/opendrive").resolve()
+DATA = (Path(__file__).resolve().parents[4] / "../shared/data/opendrive").resolve()
 FILES = {p.stem: p for p in sorted(DATA.glob("*/*.xodr"))}
 pytestmark = pytest.mark.skipif(
     not FILES, reason=f"OpenDRIVE test files not found in {DATA} (shared data folder absent)")

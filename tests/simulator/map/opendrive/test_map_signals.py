@@ -18,7 +18,7 @@ from simulator.map.opendrive.map_signals import map_objects, map_signals
 from simulator.scene.props import map_props, traffic_lights
 from simulator.traffic.signals import STATE_NAMES
 
-DATA = (Path(__file__).resolve().parents[3] / "../shared/data/opendrive").resolve()
+DATA = (Path(__file__).resolve().parents[4] / "../shared/data/opendrive").resolve()
 MULTI = DATA / "esmini/multi_intersections.xodr"
 TOWN01 = DATA / "carla/Town01.xodr"
 need_multi = pytest.mark.skipif(not MULTI.exists(),

@@ -17,7 +17,7 @@ from simulator.map.opendrive import (
     superelevation,
 )
 
-DATA = (Path(__file__).resolve().parents[3] / "../shared/data/opendrive").resolve()
+DATA = (Path(__file__).resolve().parents[4] / "../shared/data/opendrive").resolve()
 FILES = sorted(DATA.glob("*/*.xodr"))
 pytestmark = pytest.mark.skipif(
     not FILES, reason=f"OpenDRIVE test files not found in {DATA} (shared data folder absent)"

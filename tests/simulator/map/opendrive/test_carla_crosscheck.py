@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-ROOT = Path(__file__).resolve().parents[3]
+ROOT = Path(__file__).resolve().parents[4]
 CARLA_PYTHON = ROOT / ".venv-carla" / "bin" / "python"
 DUMP_SCRIPT = Path(__file__).resolve().parent / "carla_waypoints.py"
 DATA = ROOT.parent / "shared" / "data" / "opendrive"
