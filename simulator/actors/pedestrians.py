@@ -96,6 +96,7 @@ class PedestrianGroup:
         # Whose path comes near the road (sidewalk walkers never do: they claim no lane).
         self.near_road = np.array([self._near_road(k, host.hdmap) for k in range(n)], bool)
         self._looks = np.array([bool(c) for c in self.crossings], bool) & (self.gap_s > 0)
+        self._hdmap = host.hdmap
         self.reset(np.random.default_rng(0))
 
     def _points(self, k: int, u: np.ndarray) -> np.ndarray:
@@ -280,6 +281,19 @@ class PedestrianGroup:
         return [Collision(world.time_s, world.vehicle_names[i], self.names[k], vehicle_a=i)
                 for i, k in new]
 
+    def ground_z(self) -> np.ndarray:
+        """(n,) height of the surface each pedestrian stands on [m]: 0 on flat maps; on
+        maps with elevation the road or sidewalk under it, or beside it (the nearest
+        surface within 20 m), else the lowest road (the flat ground)."""
+        if self._hdmap.flat:
+            return np.zeros(len(self.x))
+        z = self._hdmap.surface_height(np.stack([self.x, self.y], 1), reach_m=20.0)
+        if np.isnan(z).any():
+            low = min(float(min(s.left[:, 2].min(), s.right[:, 2].min()))
+                      for s in self._hdmap.strips) if self._hdmap.strips else 0.0
+            z = np.where(np.isnan(z), low, z)
+        return z
+
     def mesh(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         vis = np.flatnonzero(self.visible)
         m = len(vis)
@@ -310,14 +324,15 @@ class PedestrianGroup:
             self.x[vis, None]
         verts[..., 1] = s[:, None] * local[..., 0] + c[:, None] * local[..., 1] + \
             self.y[vis, None]
-        verts[..., 2] = local[..., 2]
+        verts[..., 2] = local[..., 2] + self.ground_z()[vis, None]
         tris = (_TRIS[None] + (np.arange(m) * _PARTS * 8)[:, None, None]).reshape(-1, 3)
         inst = np.repeat(self.instance_ids[vis].astype(np.int32), len(_TRIS))
         return verts.reshape(-1, 3).astype(np.float32), tris.astype(np.int32), inst
 
     def boxes(self) -> list[ObjectBox]:
+        z = self.ground_z()
         return [ObjectBox(int(self.instance_ids[k]), SEMANTIC, self.names[k],
-                          np.array([self.x[k], self.y[k], self.height_m[k] / 2]),
+                          np.array([self.x[k], self.y[k], z[k] + self.height_m[k] / 2]),
                           np.array([self.box_length_m[k], self.width_m[k],
                                     self.height_m[k]]), float(self.yaw[k]))
                 for k in np.flatnonzero(self.visible)]

@@ -194,12 +194,13 @@ class HDMap:
             out[a + iq[hit]] = True
         return out
 
-    def surface_height(self, xy: np.ndarray, z_hint: np.ndarray | float | None = None
-                       ) -> np.ndarray:
-        """(N,) height [m] of the road or sidewalk surface under points: 0 on flat maps,
-        NaN off every surface on maps with elevation; ``z_hint`` picks among stacked
-        surfaces (default: the highest)."""
+    def surface_height(self, xy: np.ndarray, z_hint: np.ndarray | float | None = None,
+                       reach_m: float = 0.0) -> np.ndarray:
+        """(N,) height [m] of the road or sidewalk surface under points: 0 on flat maps;
+        on maps with elevation the surface (planar per mesh triangle) or, off every
+        surface, the nearest surface corner within ``reach_m`` [m], else NaN; ``z_hint``
+        picks among stacked surfaces (default: the highest)."""
         q = np.asarray(xy, np.float64).reshape(-1, 2)
         if self.flat:
             return np.zeros(len(q))
-        return self._surface.heights(q, z_hint)
+        return self._surface.heights(q, z_hint, reach_m)

@@ -123,10 +123,13 @@ class StripIndex:
                 out[a + ip[hit]] = True
         return out
 
-    def heights(self, xy: np.ndarray, z_hint: np.ndarray | float | None = None) -> np.ndarray:
-        """(N,) surface height [m] under each point (NaN off every strip). Where strips
-        overlap in plan (a bridge over a road), the one nearest ``z_hint`` wins (default:
-        the highest)."""
+    def heights(self, xy: np.ndarray, z_hint: np.ndarray | float | None = None,
+                reach_m: float = 0.0) -> np.ndarray:
+        """(N,) surface height [m] under each point, planar on the two triangles of each
+        quad ((a, b, c) and (a, c, d), as the road mesh is drawn). Where strips overlap in
+        plan (a bridge over a road) the one nearest ``z_hint`` wins (default: the highest).
+        Off every strip: the height of the nearest strip corner within ``reach_m`` [m],
+        else NaN."""
         q = np.asarray(xy, np.float64).reshape(-1, 2)
         out = np.full(len(q), np.nan)
         if not len(self.quads):
@@ -134,19 +137,54 @@ class StripIndex:
         ip, iq = self._pairs(q, 0.0)
         hit = self._inside(q, ip, iq, 0.0)
         ip, iq = ip[hit], iq[hit]
-        # Height by inverse-distance of the quad's corners (planar enough at 0.5 m).
-        corners = self.quads[iq]
-        dist = np.hypot(*(corners[..., :2] - q[ip][:, None, :]).transpose(2, 0, 1)) + 1e-6
-        w = 1.0 / dist
-        z = np.sum(w * corners[..., 2], 1) / np.sum(w, 1)
-        if z_hint is None:
-            score = -z
-        else:
-            zh = np.broadcast_to(np.asarray(z_hint, np.float64), (len(q),))[ip]
-            score = np.abs(z - zh)
-        order = np.lexsort((score, ip))
-        ip, z = ip[order], z[order]
-        first = np.ones(len(ip), bool)
-        first[1:] = ip[1:] != ip[:-1]
-        out[ip[first]] = z[first]
+        if len(ip):
+            z = self._planar_z(self.quads[iq], q[ip])
+            if z_hint is None:
+                score = -z
+            else:
+                zh = np.broadcast_to(np.asarray(z_hint, np.float64), (len(q),))[ip]
+                score = np.abs(z - zh)
+            order = np.lexsort((score, ip))
+            ip, z = ip[order], z[order]
+            first = np.ones(len(ip), bool)
+            first[1:] = ip[1:] != ip[:-1]
+            out[ip[first]] = z[first]
+        miss = np.flatnonzero(np.isnan(out))
+        if reach_m > 0 and len(miss):
+            jp, jq = self._pairs(q[miss], reach_m)
+            if len(jp):
+                corners = self.quads[jq]                                   # (P, 4, 3)
+                d2 = np.sum((corners[..., :2] - q[miss][jp][:, None, :]) ** 2, -1)
+                k = np.argmin(d2, 1)
+                best_d2 = d2[np.arange(len(jp)), k]
+                zc = corners[np.arange(len(jp)), k, 2]
+                order = np.lexsort((best_d2, jp))
+                jp, zc, best_d2 = jp[order], zc[order], best_d2[order]
+                first = np.ones(len(jp), bool)
+                first[1:] = jp[1:] != jp[:-1]
+                ok = first & (best_d2 <= reach_m ** 2)
+                out[miss[jp[ok]]] = zc[ok]
         return out
+
+    @staticmethod
+    def _planar_z(quads: np.ndarray, p: np.ndarray) -> np.ndarray:
+        """z at points p (P, 2) on their quads (P, 4, 3): barycentric on triangle (a, b, c)
+        when p is on its side of the diagonal a-c, else on (a, c, d)."""
+        a, b, c, d = (quads[:, k] for k in range(4))
+        ac = c[:, :2] - a[:, :2]
+        ap = p - a[:, :2]
+        side = ac[:, 0] * ap[:, 1] - ac[:, 1] * ap[:, 0]       # > 0: left of a->c (d's side)
+        other = np.where((side > 0)[:, None], d, b)
+
+        def bary(u, v, w):
+            m = np.stack([v[:, :2] - u[:, :2], w[:, :2] - u[:, :2]], -1)       # (P, 2, 2)
+            det = m[:, 0, 0] * m[:, 1, 1] - m[:, 0, 1] * m[:, 1, 0]
+            ok = np.abs(det) > 1e-12
+            det = np.where(ok, det, 1.0)
+            r = p - u[:, :2]
+            l1 = (r[:, 0] * m[:, 1, 1] - r[:, 1] * m[:, 0, 1]) / det
+            l2 = (m[:, 0, 0] * r[:, 1] - m[:, 1, 0] * r[:, 0]) / det
+            z = u[:, 2] + l1 * (v[:, 2] - u[:, 2]) + l2 * (w[:, 2] - u[:, 2])
+            return np.where(ok, z, (u[:, 2] + v[:, 2] + w[:, 2]) / 3.0)
+
+        return bary(a, c, other)

@@ -2,7 +2,8 @@
 
 Run with the side venv's interpreter (``make carla-venv``), not the project's::
 
-    .venv-carla/bin/python tests/simulator/map/opendrive/carla_waypoints.py FILE.xodr SPACING_M [OUT.json]
+    .venv-carla/bin/python tests/simulator/map/opendrive/carla_waypoints.py \
+        FILE.xodr SPACING_M [OUT.json]
 
 ``carla.Map(name, xodr_text)`` parses the file and builds its waypoints without a CARLA
 server. CARLA's frame is left-handed: its ``Location.y`` is OpenDRIVE's ``-y`` and its yaw is

@@ -139,3 +139,33 @@ def test_a_missing_map_file_names_the_scenario_line(tmp_path):
     assert proc.returncode == 2
     assert f"{scen}:3: map.opendrive: no OpenDRIVE file 'nowhere.xodr'" in proc.stdout + \
         proc.stderr
+
+
+def test_pedestrians_stand_on_the_elevated_road():
+    """A pedestrian crossing curves_elevation 12 m up the hill stands on the road: its GT
+    box's bottom and its mesh's lowest point are at the lane's surface height."""
+    base = load(REPO / "scenarios/curves_elevation.yaml")
+    with World(base.model_copy(update={"sensors": []})) as w0:
+        lane = w0.hdmap.lane("1/0/-1")
+        k = int(np.argmin(np.abs(lane.z - 12.0)))
+        p, h = lane.centerline[k], float(lane.heading[k])
+    n = np.array([-np.sin(h), np.cos(h)])
+    a, b = p - 6 * n, p + 6 * n
+    sc = parse_scenario(
+        (REPO / "scenarios/curves_elevation.yaml").read_text().replace(
+            "../../shared", str(REPO / "../shared")) +
+        f"\npedestrians:\n  - {{name: walker, path: [[{a[0]:.3f}, {a[1]:.3f}], "
+        f"[{b[0]:.3f}, {b[1]:.3f}]], speed_mps: 1.2}}\n")
+    with World(sc.model_copy(update={"sensors": []})) as w:
+        group = w.actor_group("pedestrians")
+        for _ in range(3000):                 # until it walks on the lane (it may wait)
+            w.step()
+            (box,) = group.boxes()
+            s, d = w.hdmap.table.project_global(lane.index, box.center[:2])
+            if abs(d) < 1.0:
+                break
+        assert abs(d) < 1.0
+        want = float(w.hdmap.table.heights([lane.index], [s], [d])[0])
+        assert box.center[2] - box.size[2] / 2 == pytest.approx(want, abs=0.05)
+        verts, _, _ = group.mesh()
+        assert verts[:, 2].min() == pytest.approx(want, abs=0.05)
