@@ -169,3 +169,51 @@ def test_pedestrians_stand_on_the_elevated_road():
         assert box.center[2] - box.size[2] / 2 == pytest.approx(want, abs=0.05)
         verts, _, _ = group.mesh()
         assert verts[:, 2].min() == pytest.approx(want, abs=0.05)
+
+
+def test_sensors_see_and_report_the_elevation():
+    """On the climb, the lidar's road returns lie on the map's surface (within 2 cm), the
+    GNSS altitude is the antenna's height above the geo origin, the IMU feels the grade."""
+    base = load(REPO / "scenarios/curves_elevation.yaml")
+    sensors = [s.model_copy(update={"noise": None}) if s.type in ("gnss", "imu") else s
+               for s in base.sensors if s.type in ("lidar", "gnss", "imu")]
+    sc = base.model_copy(update={"sensors": sensors})
+    with World(sc) as w:
+        from sensors import Rig
+        rig = Rig(list(sc.sensors), w.sensor_seed_seq)
+        for _ in range(2100):              # 21 s: on the steepest part of the climb
+            w.step()
+        out = rig.capture(w, w.time_s)
+        lidar = out["roof_lidar"]
+        pts = lidar.pose.transform_points(lidar.gt["points_deskewed"].astype(np.float64))
+        road = lidar.gt["semantic"] == 2
+        assert road.sum() > 1000
+        z_map = w.hdmap.surface_height(pts[road, :2], z_hint=pts[road, 2])
+        assert np.nanmax(np.abs(pts[road, 2] - z_map)) < 0.02
+        assert np.ptp(pts[road, 2]) > 1.0                    # the road it sees is a slope
+        gnss = out["gnss"]
+        antenna = gnss.pose.position
+        assert antenna[2] == pytest.approx(w.ego_pose().position[2] + 1.6, abs=0.05)
+        assert gnss.gt["alt_m"] - w.geo_origin.alt_m == pytest.approx(antenna[2], abs=0.02)
+        assert gnss.data["alt_m"] - w.geo_origin.alt_m == pytest.approx(antenna[2], abs=0.05)
+        imu = out["imu"]
+        pitch = w.vehicle_pitch_rad[0]
+        assert abs(pitch) > 0.03
+        ax_gravity = imu.gt["accel_mps2"][0] - float(w.state.ax_body[0])
+        assert ax_gravity == pytest.approx(-9.80665 * np.sin(pitch), abs=0.1)
+
+
+def test_same_seed_same_bytes_on_an_opendrive_map():
+    sc = load(REPO / "scenarios/town01.yaml").model_copy(update={"sensors": []})
+    runs = []
+    for _ in range(2):
+        with World(sc) as w:
+            for _ in range(1000):
+                w.step()
+            runs.append((w.state.data.tobytes(), w.vehicle_z_m.tobytes(),
+                         [b.center.tobytes() for b in w.object_boxes()]))
+    assert runs[0] == runs[1]
+    with World(sc, seed=99) as w:
+        for _ in range(1000):
+            w.step()
+        assert w.state.data.tobytes() != runs[0][0]
