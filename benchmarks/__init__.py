@@ -21,6 +21,10 @@ BENCHMARKS: dict[str, tuple[str, tuple[str, ...]]] = {
                                          "world_pedestrians_realtime_factor",
                                          "world_pedestrians_cost_ratio",
                                          "world_highway_dense_realtime_factor")),
+    "opendrive": ("benchmarks.bench_opendrive", (
+        "opendrive_town04_load_s", "opendrive_town04_first_load_s",
+        "opendrive_town04_parse_s", "world_town04_build_s", "world_town01_realtime_factor",
+        "world_town01_default_realtime_factor", "world_town01_vs_default_ratio")),
     "dynamics": ("benchmarks.bench_dynamics", ("dynamics_step_us",)),
     "lidar": ("benchmarks.bench_lidar", ("lidar_hdl64e_sweeps_per_s",
                                          "lidar_speedup_vs_pybullet")),
