@@ -2,7 +2,9 @@
 
 Markings come from the HD map as centre polylines (:mod:`simulator.map.markings`) and are
 turned into thin flat ribbons here. Heights: ground at z = -0.02 m, asphalt at 0, paint at
-0.01 m. Every triangle is counter-clockwise seen from above (normal +z).
+0.01 m; on maps with elevation asphalt and paint lie on the map's surface heights (plus
+those offsets) and the ground is a height field under the roads (:mod:`.terrain`). Every
+triangle is counter-clockwise seen from above (normal +z).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from simulator.map.hdmap import HDMap
 from simulator.map.markings import painted_pieces
 from simulator.scene.objects import SceneObject
 from simulator.scene.semantics import SEMANTIC_CLASSES
+from simulator.scene.terrain import terrain_mesh
 
 GROUND_Z_M, ROAD_Z_M, MARKING_Z_M = -0.02, 0.0, 0.01
 SIDEWALK_Z_M = 0.12           # OpenDRIVE sidewalks: a kerb's height above the road
@@ -84,12 +87,13 @@ def build_road_objects(hdmap: HDMap, first_instance_id: int) -> list[SceneObject
     """Ground, one asphalt object per road/arm and per junction, and the markings merged
     per road/intersection and colour; instance ids consecutive from first_instance_id."""
     sem = SEMANTIC_CLASSES
-    ground_z = GROUND_Z_M
-    if hdmap.strips and not hdmap.flat:   # below the lowest road (an underpass, a dip)
-        ground_z = min(GROUND_Z_M, min(float(min(s.left[:, 2].min(), s.right[:, 2].min()))
-                                       for s in hdmap.strips) - 0.05)
+    if hdmap.strips and not hdmap.flat:   # a height field under the roads (scene.terrain)
+        pts = np.concatenate([np.concatenate([s.left, s.right]) for s in hdmap.strips])
+        ground = terrain_mesh(pts, hdmap.ground_size_m)
+    else:
+        ground = ground_mesh(hdmap.ground_size_m)
     items: list[tuple[str, int, str, tuple[np.ndarray, np.ndarray]]] = [
-        ("ground", sem["ground"], "ground", ground_mesh(hdmap.ground_size_m, ground_z))]
+        ("ground", sem["ground"], "ground", ground)]
     by_road: dict[tuple[str, str], list[tuple[np.ndarray, np.ndarray]]] = {}
     for st in hdmap.strips:       # OpenDRIVE lanes: one object per road and surface kind
         kind = "sidewalk" if st.kind == "sidewalk" else "road"
