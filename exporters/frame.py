@@ -186,9 +186,24 @@ def category_of(semantic: int, length_m: float, kind: str | None = None) -> str:
     return name
 
 
+def surface_vz(vx, vy, yaw, pitch, roll) -> np.ndarray:
+    """(n,) [m/s] vertical velocity of vehicles moving at (vx, vy) (world, horizontal)
+    along the road plane they stand on: the plane through the body's x and y axes
+    (``rpy_to_matrix(roll, pitch, yaw)``; pitch > 0 nose down, roll > 0 left side up), i.e.
+    the velocity orthogonal to the body's z axis n: ``vz = -(n_x vx + n_y vy) / n_z``."""
+    vx, vy, yaw, pitch, roll = (np.asarray(a, np.float64) for a in (vx, vy, yaw, pitch, roll))
+    cy, sy, cp, sp = np.cos(yaw), np.sin(yaw), np.cos(pitch), np.sin(pitch)
+    cr, sr = np.cos(roll), np.sin(roll)
+    nx = cy * sp * cr + sy * sr
+    ny = sy * sp * cr - cy * sr
+    nz = cp * cr
+    return -(nx * vx + ny * vy) / nz
+
+
 def object_states(world: Any) -> list[ObjectState]:
     """Every box of ``world.object_boxes()`` with its velocity: vehicles' (of any kind)
-    from the state arrays, group actors' (pedestrians, debris) from
+    from the state arrays (on a map with elevation with the vertical part that keeps them
+    on the road: ``surface_vz``), group actors' (pedestrians, debris) from
     ``world.actor_velocities()``; props stand still."""
     st = world.state
     index_of = {int(iid): i for i, iid in enumerate(world.vehicle_ids)}
@@ -196,6 +211,10 @@ def object_states(world: Any) -> list[ObjectState]:
     prop_types = {int(p.instance_id): str(p.type) for p in world.props}
     actors = world.actor_velocities()
     ego_iid = int(world.ego_instance_id)
+    elevated = bool(getattr(world, "elevated", False))
+    if elevated:
+        vz = surface_vz(st.vx_world, st.vy_world, st.yaw, world.vehicle_pitch_rad,
+                        world.vehicle_roll_rad)
     out: list[ObjectState] = []
     for b in world.object_boxes():
         iid = int(b.instance_id)
@@ -204,7 +223,8 @@ def object_states(world: Any) -> list[ObjectState]:
         yaw_rate = 0.0
         kind = prop_types.get(iid)      # None: neither a vehicle nor a prop
         if i is not None:
-            vel = np.array([float(st.vx_world[i]), float(st.vy_world[i]), 0.0])
+            vel = np.array([float(st.vx_world[i]), float(st.vy_world[i]),
+                            float(vz[i]) if elevated else 0.0])
             yaw_rate = float(st.yaw_rate[i])
             kind = str(kinds[i])
         elif iid in actors:

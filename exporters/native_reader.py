@@ -37,6 +37,7 @@ from exporters.base import EpisodeInfo
 from exporters.frame import Frame, ObjectState, SensorCalib
 from sensors.base import Measurement
 from simulator.map.lanes import Conflict, Lane, Marking, RoadEdge
+from simulator.map.strips import SurfaceStrip
 from simulator.map.surfaces import Carriageway, Junction
 from simulator.pose import Pose
 
@@ -60,7 +61,7 @@ JSON_ARRAY_MAX_SIZE = 64
 POSE_FIELDS = ("position", "rotation", "velocity", "angular_velocity", "acceleration")
 HDMAP_RECORDS: dict[str, type] = {"lanes": Lane, "conflicts": Conflict, "markings": Marking,
                                   "road_edges": RoadEdge, "carriageways": Carriageway,
-                                  "junctions": Junction}
+                                  "junctions": Junction, "strips": SurfaceStrip}
 
 
 class NativeFormatError(ValueError):
@@ -272,11 +273,15 @@ class NativeEpisode:
     @cached_property
     def hdmap(self) -> dict[str, Any]:
         """``hdmap.json`` with its records rebuilt: lanes, conflicts, markings, road_edges,
-        carriageways, junctions (``simulator.map`` dataclasses) and ground_size_m."""
+        carriageways, junctions, strips (``simulator.map`` dataclasses; OpenDRIVE maps have
+        strips and no carriageways / junctions), ground_size_m and origin ((3,) where the
+        world origin lies in the map file's frame). Files written before strips and origin
+        were recorded read as no strips and a zero origin."""
         rec = _read_json(self.path / HDMAP_FILE)
-        out: dict[str, Any] = {"ground_size_m": rec["ground_size_m"]}
+        out: dict[str, Any] = {"ground_size_m": rec["ground_size_m"],
+                               "origin": np.asarray(rec.get("origin", [0.0] * 3), np.float64)}
         for key, cls in HDMAP_RECORDS.items():
-            out[key] = [dataclass_from(cls, r) for r in rec[key]]
+            out[key] = [dataclass_from(cls, r) for r in rec.get(key, [])]
         return out
 
     @property

@@ -50,6 +50,15 @@ The images are as rendered (not warped into the rectified frame): ``P2 = [K R0_r
 projects rectified points onto them, so the 3D labels, ``P2`` and the bbox agree for any
 camera pitch and roll (KittiDB's ``get_boxes`` returns our GT boxes to the labels' 4
 decimals).
+
+On maps with elevation the rectified frame tilts with the ego (its y axis is the ego's
+down axis, the camera pose is the 3D one), while the world's boxes are upright in the world
+(yaw only): ``location`` is still the box's exact bottom centre (the road point under the
+object) and ``rotation_y`` its heading, so a label box is upright on the ego's grade, as
+the body of a car on the same grade is (its 3D box through ``P2`` covers the rendered car
+to ~1 px on a 10 % grade). ``bbox`` stays the projection of the world's box, which on a
+grade is that box tilted by the ego's pitch: a few px taller than the car (3.5 px at
+fx = 240 on a 10 % grade).
 """
 
 from __future__ import annotations

@@ -44,7 +44,7 @@ from exporters.frame import LABEL_CLASSES, ObjectState, SensorCalib
 WORLD_FRAME = "world"
 EGO_FRAME = "ego"
 
-LANE_LINE_Z_M = 0.05        # lane lines drawn this high above the (flat) ground
+LANE_LINE_Z_M = 0.05        # lane lines drawn this high above the road surface
 LANE_LINE_THICKNESS_M = 0.12
 
 # Point layout of the lidar PointCloud: little-endian, 24 bytes per point.
@@ -293,21 +293,43 @@ def object_boxes(t_ns: int, objects: Iterable[ObjectState]) -> SceneUpdate:
     return SceneUpdate(deletions=[clear], entities=entities)
 
 
-def _line(points_xy: np.ndarray, rgba: tuple[float, float, float, float]) -> LinePrimitive:
-    pts = [Point3(x=float(x), y=float(y), z=LANE_LINE_Z_M)
-           for x, y in np.asarray(points_xy, np.float64)]
+def _line(points_xy: np.ndarray, rgba: tuple[float, float, float, float],
+          surface_z: np.ndarray | None = None) -> LinePrimitive:
+    xy = np.asarray(points_xy, np.float64)
+    z = LANE_LINE_Z_M + (np.zeros(len(xy)) if surface_z is None else surface_z)
+    pts = [Point3(x=float(x), y=float(y), z=float(h)) for (x, y), h in zip(xy, z)]
     return LinePrimitive(type=LinePrimitive.LINE_STRIP, thickness=LANE_LINE_THICKNESS_M,
                          scale_invariant=False, points=pts, color=_color(rgba))
 
 
+def lane_surface_z(lane: Any) -> tuple[np.ndarray | None, ...]:
+    """Road height (N,) [m] under a lane's centreline, left and right boundary: the lane's
+    ``z``, tilted across by its ``cross_slope`` (+ = left side higher) over each
+    boundary's distance from the centreline; (None, None, None) on a flat map."""
+    z = getattr(lane, "z", None)
+    if z is None:
+        return None, None, None
+    z = np.asarray(z, np.float64)
+    slope = getattr(lane, "cross_slope", None)
+    if slope is None:
+        return z, z, z
+    centre = np.asarray(lane.centerline, np.float64)
+    left = np.hypot(*(np.asarray(lane.left_boundary) - centre).T)
+    right = np.hypot(*(np.asarray(lane.right_boundary) - centre).T)
+    slope = np.asarray(slope, np.float64)
+    return z, z + slope * left, z - slope * right
+
+
 def lane_lines(t_ns: int, hdmap: Any) -> SceneUpdate:
     """One entity per lane (id = lane id): its centreline, left and right boundary as
-    line strips, in that order, ``LANE_LINE_Z_M`` above the ground."""
+    line strips, in that order, ``LANE_LINE_Z_M`` above the road surface (the ground on
+    flat maps; ``lane_surface_z`` on maps with elevation)."""
     entities = []
     for lane in hdmap.lanes:
-        lines = [_line(lane.centerline, CENTERLINE_RGBA),
-                 _line(lane.left_boundary, BOUNDARY_RGBA),
-                 _line(lane.right_boundary, BOUNDARY_RGBA)]
+        zc, zl, zr = lane_surface_z(lane)
+        lines = [_line(lane.centerline, CENTERLINE_RGBA, zc),
+                 _line(lane.left_boundary, BOUNDARY_RGBA, zl),
+                 _line(lane.right_boundary, BOUNDARY_RGBA, zr)]
         meta = {"kind": lane.kind, "road_id": lane.road_id,
                 "speed_limit_mps": repr(float(lane.speed_limit_mps))}
         entities.append(SceneEntity(timestamp=timestamp(t_ns), frame_id=WORLD_FRAME,

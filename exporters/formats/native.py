@@ -39,10 +39,13 @@ from exporters.native_reader import (
 
 
 def hdmap_record(hdmap: Any) -> dict[str, Any]:
-    """The HD map as JSON data: every record of ``HDMAP_RECORDS`` with all its fields."""
-    rec: dict[str, Any] = {"ground_size_m": float(hdmap.ground_size_m)}
+    """The HD map as JSON data: every record of ``HDMAP_RECORDS`` with all its fields (the
+    surface strips of OpenDRIVE maps too), the ground size and the map origin (file
+    coordinates = ours + origin)."""
+    rec: dict[str, Any] = {"ground_size_m": float(hdmap.ground_size_m),
+                           "origin": [float(v) for v in getattr(hdmap, "origin", (0.0,) * 3)]}
     for key in HDMAP_RECORDS:
-        items = hdmap.road_edges() if key == "road_edges" else getattr(hdmap, key)
+        items = hdmap.road_edges() if key == "road_edges" else getattr(hdmap, key, [])
         rec[key] = [dataclass_record(x) for x in items]
     return rec
 
