@@ -49,8 +49,9 @@ class StripIndex:
             quads.append(np.stack([a, b, c, d], axis=1))          # counter-clockwise
         self.quads = np.concatenate(quads) if quads else np.zeros((0, 4, 3))
         q2 = self.quads[..., :2]
-        lo = np.floor(q2.min(1) / CELL_M).astype(np.int64)
-        hi = np.floor(q2.max(1) / CELL_M).astype(np.int64)
+        self._bb_lo, self._bb_hi = q2.min(1), q2.max(1)
+        lo = np.floor(self._bb_lo / CELL_M).astype(np.int64)
+        hi = np.floor(self._bb_hi / CELL_M).astype(np.int64)
         span = hi - lo + 1
         reps = span[:, 0] * span[:, 1]
         quad_id = np.repeat(np.arange(len(q2)), reps)
@@ -104,6 +105,17 @@ class StripIndex:
 
     def _inside(self, q: np.ndarray, ip: np.ndarray, iq: np.ndarray,
                 margin_m: float) -> np.ndarray:
+        # Cheap first: the point within the quad's bounding box grown by the margin.
+        p = q[ip]
+        near = np.all((p >= self._bb_lo[iq] - margin_m) & (p <= self._bb_hi[iq] + margin_m), 1)
+        out = np.zeros(len(ip), bool)
+        k = np.flatnonzero(near)
+        if len(k):
+            out[k] = self._inside_exact(q, ip[k], iq[k], margin_m)
+        return out
+
+    def _inside_exact(self, q: np.ndarray, ip: np.ndarray, iq: np.ndarray,
+                      margin_m: float) -> np.ndarray:
         side = np.einsum("pkj,pj->pk", self._n[iq], q[ip]) - self._c[iq]
         side = np.where(self._degenerate_edge[iq], np.inf, side)
         return np.all(side >= -margin_m - 1e-9, axis=1)
