@@ -98,7 +98,8 @@ def test_trajectory_never_gets_nan(tmp_path: Path) -> None:
     state = SimpleNamespace(x=np.array([1.0, np.nan]), y=np.zeros(2), yaw=np.zeros(2),
                             vx=np.zeros(2))
     world = SimpleNamespace(state=state, time_s=0.5, vehicle_names=["ego", "npc_000"],
-                            traffic=SimpleNamespace(active=np.array([True, True])))
+                            traffic=SimpleNamespace(active=np.array([True, True])),
+                            vehicle_z_m=np.zeros(2))
     writer = runner_run._TrajectoryWriter(tmp_path / "trajectory.csv")
     with pytest.raises(OutputError) as exc:
         writer.write(world)
