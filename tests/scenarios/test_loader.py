@@ -39,9 +39,12 @@ def _write(tmp_path: Path, text: str) -> Path:
 
 @pytest.mark.parametrize("path", sorted(BUNDLED_DIR.glob("*.yaml")), ids=lambda p: p.name)
 def test_bundled_scenarios_load(path: Path) -> None:
+    shared = (REPO / "../shared/data").resolve()
+    if "shared/data/" in path.read_text() and not shared.is_dir():
+        pytest.skip(f"{path.name} reads a map from {shared}, which is absent")
     scenario = load(path)
     assert scenario.name and scenario.description
-    assert scenario.map.roads or scenario.map.intersections
+    assert scenario.map.roads or scenario.map.intersections or scenario.map.opendrive
 
 
 def test_valid_file_loads_with_defaults(tmp_path: Path) -> None:
