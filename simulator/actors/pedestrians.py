@@ -97,6 +97,7 @@ class PedestrianGroup:
         self.near_road = np.array([self._near_road(k, host.hdmap) for k in range(n)], bool)
         self._looks = np.array([bool(c) for c in self.crossings], bool) & (self.gap_s > 0)
         self._hdmap = host.hdmap
+        self._ground_prev: np.ndarray | None = None
         self.reset(np.random.default_rng(0))
 
     def _points(self, k: int, u: np.ndarray) -> np.ndarray:
@@ -127,6 +128,7 @@ class PedestrianGroup:
     # ------------------------------------------------------------------ episodes
     def reset(self, rng: np.random.Generator) -> None:
         n = self.n
+        self._ground_prev = None
         self.u = np.zeros(n)                         # arc length walked along the path
         self.direction = np.ones(n)                  # +1 forward, -1 back (loop)
         self.speed_mps = self.base_speed_mps.copy()
@@ -284,14 +286,21 @@ class PedestrianGroup:
     def ground_z(self) -> np.ndarray:
         """(n,) height of the surface each pedestrian stands on [m]: 0 on flat maps; on
         maps with elevation the road or sidewalk under it, or beside it (the nearest
-        surface within 20 m), else the lowest road (the flat ground)."""
+        surface within 20 m), else the lowest road (the flat ground). Where surfaces are
+        stacked (a bridge) the one nearest its last height wins, the lowest at first:
+        people walk under a bridge, not on its deck, unless their path leads up to it."""
         if self._hdmap.flat:
             return np.zeros(len(self.x))
-        z = self._hdmap.surface_height(np.stack([self.x, self.y], 1), reach_m=20.0)
+        hint = self._ground_prev if self._ground_prev is not None else -1e9
+        z = self._hdmap.surface_height(np.stack([self.x, self.y], 1), z_hint=hint,
+                                       reach_m=0.0 if self._hdmap.table.flat else 20.0)
+        if np.isnan(z).any() and self._hdmap.table.flat:
+            z = np.where(np.isnan(z), 0.0, z)               # the flat ground beside kerbs
         if np.isnan(z).any():
             low = min(float(min(s.left[:, 2].min(), s.right[:, 2].min()))
                       for s in self._hdmap.strips) if self._hdmap.strips else 0.0
             z = np.where(np.isnan(z), low, z)
+        self._ground_prev = z
         return z
 
     def mesh(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

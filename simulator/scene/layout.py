@@ -19,6 +19,7 @@ from simulator.scene.props import (
     explicit_props,
     generate_roadside,
     map_props,
+    stand_on_surface,
     traffic_lights,
 )
 from simulator.scene.road_meshes import build_road_objects
@@ -74,12 +75,14 @@ def build_static_scene(scenario: Scenario, hdmap: HDMap,
     total = sum(prop.count for prop in scenario.props)
     if total > MAX_PROPS:
         raise WorldError(f"props: the rows expand to {total} props; at most {MAX_PROPS}")
-    props = explicit_props(list(scenario.props), next_id)       # rows expanded
+    # Explicit and roadside props stand on the surface under them on maps with elevation.
+    props = stand_on_surface(explicit_props(list(scenario.props), next_id), hdmap)
     next_id += len(props)
     props += map_props(hdmap, next_id)        # the map file's signs and objects
     next_id = STATIC_ID_BASE + len(objects) + len(props)
     junctions = [tuple(x.position) for x in scenario.map.intersections]
-    props += generate_roadside(hdmap, scenario.map.roadside, rng, next_id, props, junctions)
+    props += stand_on_surface(
+        generate_roadside(hdmap, scenario.map.roadside, rng, next_id, props, junctions), hdmap)
     lights, light_groups = traffic_lights(hdmap, STATIC_ID_BASE + len(objects) + len(props))
     props += lights
     objects += [p.scene_object() for p in props]

@@ -9,6 +9,7 @@ stream.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from dataclasses import dataclass
 
@@ -231,6 +232,9 @@ def traffic_lights(hdmap, first_instance_id: int) -> tuple[list[PropInstance],
                 break
         else:
             approaches.append([lane])
+    # In road/arm order (``X/west`` of ``X/west/in/1``, ``12/0`` of ``12/0/-1``): the order
+    # the procedural junctions always numbered their poles in.
+    approaches.sort(key=lambda ap: ap[0].id.rsplit("/", 2)[0])
     semantic = SEMANTIC_CLASSES["traffic_light"]
     table = hdmap.table
     for ap in approaches:
@@ -241,6 +245,9 @@ def traffic_lights(hdmap, first_instance_id: int) -> tuple[list[PropInstance],
         right = np.array([np.sin(heading), -np.cos(heading)])
         xy = end + right * (lane.width_m / 2 + _LIGHT_KERB_OFFSET_M)
         z = float(table.heights(np.array([lane.index]), np.array([lane.length_m]))[0])
+        if not hdmap.flat:              # on the sidewalk's kerb (or shoulder) it stands on
+            here = float(hdmap.surface_height(xy[None], z_hint=z)[0])
+            z = here if np.isfinite(here) and abs(here - z) < 1.0 else z
         iid = first_instance_id + len(props)
         props.append(PropInstance("traffic_light", (float(xy[0]), float(xy[1])), _LIGHT_SIZE,
                                   heading, "metal", semantic, iid, f"traffic_light_{iid}",
@@ -437,3 +444,18 @@ def generate_roadside(hdmap, roadside: Roadside, rng: np.random.Generator,
                 next_id += 1
     log.debug("generated %d roadside props", len(placed))
     return placed
+
+
+def stand_on_surface(props: list[PropInstance], hdmap) -> list[PropInstance]:
+    """On maps with surface heights, props whose base was written relative to the ground
+    (explicit and roadside props) stand on the surface under them: the road or sidewalk
+    (its kerb), or where the roads have elevation the nearest one within 30 m (a tree
+    beside a hill road), else z = 0. ``z_m`` stays their lift above it (``base_z_m``).
+    Flat maps: the props unchanged."""
+    if hdmap.flat or not props:
+        return props
+    xy = np.array([p.center_xy for p in props], np.float64)
+    base = hdmap.surface_height(xy, reach_m=0.0 if hdmap.table.flat else 30.0)
+    base = np.where(np.isfinite(base), base, 0.0)
+    return [dataclasses.replace(p, z_m=p.z_m + float(b), base_z_m=p.base_z_m + float(b))
+            for p, b in zip(props, base)]

@@ -20,7 +20,6 @@ from simulator.scene.semantics import SEMANTIC_CLASSES
 from simulator.scene.terrain import terrain_mesh
 
 GROUND_Z_M, ROAD_Z_M, MARKING_Z_M = -0.02, 0.0, 0.01
-SIDEWALK_Z_M = 0.12           # OpenDRIVE sidewalks: a kerb's height above the road
 GROUND_CELL_M = 50.0          # coarse ground grid
 
 
@@ -87,7 +86,7 @@ def build_road_objects(hdmap: HDMap, first_instance_id: int) -> list[SceneObject
     """Ground, one asphalt object per road/arm and per junction, and the markings merged
     per road/intersection and colour; instance ids consecutive from first_instance_id."""
     sem = SEMANTIC_CLASSES
-    if hdmap.strips and not hdmap.flat:   # a height field under the roads (scene.terrain)
+    if hdmap.strips and not hdmap.table.flat:   # roads with elevation: a height field
         pts = np.concatenate([np.concatenate([s.left, s.right]) for s in hdmap.strips])
         ground = terrain_mesh(pts, hdmap.ground_size_m)
     else:
@@ -97,7 +96,7 @@ def build_road_objects(hdmap: HDMap, first_instance_id: int) -> list[SceneObject
     by_road: dict[tuple[str, str], list[tuple[np.ndarray, np.ndarray]]] = {}
     for st in hdmap.strips:       # OpenDRIVE lanes: one object per road and surface kind
         kind = "sidewalk" if st.kind == "sidewalk" else "road"
-        z = SIDEWALK_Z_M if kind == "sidewalk" else ROAD_Z_M
+        z = ROAD_Z_M                   # a sidewalk strip already stands on its kerb
         by_road.setdefault((st.road_id, kind), []).append(_strip3(st.left, st.right, z))
     for (rid, kind), parts in by_road.items():
         material = "concrete" if kind == "sidewalk" else "asphalt"

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import math
+import os
 import re
 
 import numpy as np
@@ -41,14 +43,26 @@ def geo_origin_of(geo_reference: str | None, origin: np.ndarray) -> GeoOrigin | 
     return GeoOrigin(lat_deg=float(la), lon_deg=float(lo), alt_m=0.0)
 
 
+@functools.lru_cache(maxsize=4)
+def _read(path: str, mtime_ns: int, size: int):
+    """The parsed file, once per version of it (``validate``'s checks and the World read
+    the same file: parsed and warned about once)."""
+    return read_xodr(path)
+
+
 def build_opendrive_hdmap(cfg: MapConfig) -> HDMap:
     """Lanes, strips, markings and lights of the file; raises MapFileError."""
     try:
-        odr = read_xodr(cfg.opendrive)
+        st = os.stat(cfg.opendrive)
+        odr = _read(str(cfg.opendrive), st.st_mtime_ns, st.st_size)
         net = build_opendrive_network(odr)
         markings = build_road_marks(odr, net.origin)
     except OpenDriveError as exc:
         raise MapFileError(str(exc)) from None
+    except OSError as exc:
+        raise MapFileError(f"{cfg.opendrive}: cannot read: {exc.strerror}") from None
+    except ValueError as exc:       # geometry the records allow but the roads cannot use
+        raise MapFileError(f"{cfg.opendrive}: {exc}") from None
     if not net.lanes:
         raise MapFileError(f"{cfg.opendrive}: no driving lanes")
     lanes, signalised = (assign_signal_groups(net.lanes) if cfg.signal is not None

@@ -8,7 +8,8 @@ Conventions (documented for users in the README):
   HD-map lane while the file links it one-to-one (CARLA sections can be 7 mm long).
 - Driving types (``driving``, ``entry``, ``exit``, ``onRamp``, ``offRamp``,
   ``connectingRamp``, ``bidirectional``) become traffic lanes; every lane type except
-  ``none`` and ``border`` becomes a surface strip (``sidewalk`` / ``curb`` as sidewalk).
+  ``none`` and ``border`` becomes a surface strip (``sidewalk`` / ``curb`` as sidewalk,
+  raised by a kerb of ``KERB_HEIGHT_M``: lane ``<height>`` records are not read).
 - Lanes of a junction's connecting roads are connectors (``kind="connector"``,
   ``movement`` from their heading change); the road lanes leading into them are the
   junction's approaches. Conflicts between connectors are found geometrically.
@@ -38,6 +39,7 @@ DRIVING_TYPES = frozenset({"driving", "entry", "exit", "onRamp", "offRamp", "con
 SIDEWALK_TYPES = frozenset({"sidewalk", "curb", "walking"})
 NO_SURFACE_TYPES = frozenset({"none", "border"})
 STRAIGHT_RAD = math.radians(35.0)     # connectors turning less than this go straight
+KERB_HEIGHT_M = 0.12                  # sidewalks stand this high above the road
 DEFAULT_SPEED_MPS = 13.9              # 50 km/h where the file gives no speed
 JOIN_TOL_M = 0.05
 
@@ -136,8 +138,12 @@ def _sample_road(road: XRoad, origin: np.ndarray, pieces: dict, strips: list,
             lo, hi = (inner, outer) if lane.id > 0 else (outer, inner)
             kind = ("driving" if lane.type in DRIVING_TYPES else
                     "sidewalk" if lane.type in SIDEWALK_TYPES else "road")
+            left_pts, right_pts = at(hi), at(lo)
+            if kind == "sidewalk":                 # a kerb above the road (no <height>)
+                left_pts[:, 2] += KERB_HEIGHT_M
+                right_pts[:, 2] += KERB_HEIGHT_M
             strips.append(SurfaceStrip(road.id, f"{road.id}/{i}/{lane.id}", kind,
-                                       at(hi), at(lo)))
+                                       left_pts, right_pts))
             if lane.id > 0 and (outer_left is None or lane.id > outer_left[0]):
                 outer_left = (lane.id, hi)
             if lane.id < 0 and (outer_right is None or lane.id < outer_right[0]):
@@ -374,4 +380,33 @@ def _neighbours(chains: list[list[_Piece]], chain_of: dict) -> tuple[list, list]
         rk = chain_of.get((road, sec, ri))
         left.append(lk if lk != k else None)
         right.append(rk if rk != k else None)
+    return _symmetric(left, right)
+
+
+def _symmetric(left: list, right: list) -> tuple[list, list]:
+    """Neighbours that agree both ways: a lane's left neighbour has it as its right one.
+    A one-sided claim is completed when the other side is free and nobody else claims
+    it; conflicting claims (two lanes beside one, after merging sections) are dropped."""
+    for a_side, b_side in ((left, right), (right, left)):
+        claims: dict[int, list[int]] = {}
+        for a, b in enumerate(a_side):
+            if b is not None:
+                claims.setdefault(b, []).append(a)
+        for b, by in claims.items():
+            if b_side[b] in by:
+                keep = b_side[b]
+            elif b_side[b] is None and len(by) == 1:
+                keep = by[0]
+                b_side[b] = keep
+            else:
+                keep = None
+            for a in by:
+                if a != keep:
+                    a_side[a] = None
+    for a, b in enumerate(left):               # a second pass may have freed a side
+        if b is not None and right[b] != a:
+            left[a] = None
+    for a, b in enumerate(right):
+        if b is not None and left[b] != a:
+            right[a] = None
     return left, right

@@ -28,15 +28,16 @@ class Context:
         """An :class:`OpenDriveError` ``file: scope: <element>: problem``."""
         return OpenDriveError(f"{self.file}: {self.scope}: <{el.tag}>: {problem}")
 
-    def unsupported(self, el: ET.Element, parent: str, what: str = "element") -> None:
-        """Record (once per kind) that an element kind is skipped."""
+    def unsupported(self, el: ET.Element, parent: str, what: str = "element",
+                    done: str = "skipped") -> None:
+        """Record (once per kind) that an element kind is skipped (or what was ``done``)."""
         kind = el.tag
         if kind in self._warned:
             return
         self._warned.add(kind)
         message = (
-            f"{self.file}: unsupported {what} <{kind}> skipped "
-            f"(first seen in <{parent}> of {self.scope}; further ones skipped silently)"
+            f"{self.file}: unsupported {what} <{kind}> {done} "
+            f"(first seen in <{parent}> of {self.scope}; further ones {done} silently)"
         )
         self.warnings.append(message)
         logger.warning(message)

@@ -27,9 +27,12 @@ _SECTION_CHILDREN = frozenset({"left", "center", "right"})
 
 
 def parse_geometries(ctx: Context, plan_view: ET.Element | None) -> tuple[XGeometry, ...]:
-    """The ``<geometry>`` records sorted by ``s``; unknown kinds are skipped with a warning."""
-    if plan_view is None:
-        return ()
+    """The ``<geometry>`` records sorted by ``s``. A record of an unknown kind is read as a
+    line from its start pose (with one warning per kind), so the road stays continuous
+    where the file's next record takes over; a road without any record is an error."""
+    if plan_view is None or plan_view.find("geometry") is None:
+        raise ctx.error(plan_view if plan_view is not None else ET.Element("planView"),
+                        "no <geometry> record: the road has no reference line")
     ctx.check_children(plan_view, frozenset({"geometry"}))
     out = []
     for g in plan_view.findall("geometry"):
@@ -37,11 +40,12 @@ def parse_geometries(ctx: Context, plan_view: ET.Element | None) -> tuple[XGeome
         if not kinds:
             raise ctx.error(g, "geometry without a type child (line, arc, spiral, ...)")
         kind = kinds[0]
-        if kind.tag not in _GEOMETRY_PARAMS:
-            ctx.unsupported(kind, "geometry", what="geometry type")
-            continue
-        params = {name: ctx.num(kind, name, 0.0) for name in _GEOMETRY_PARAMS[kind.tag]}
-        if kind.tag == "arc":
+        tag = kind.tag
+        if tag not in _GEOMETRY_PARAMS:
+            ctx.unsupported(kind, "geometry", what="geometry type", done="read as a line")
+            tag = "line"
+        params = {name: ctx.num(kind, name, 0.0) for name in _GEOMETRY_PARAMS[tag]}
+        if tag == "arc":
             params["curvature"] = ctx.num(kind, "curvature")
         p_range = kind.get("pRange", "normalized")
         if p_range not in ("arcLength", "normalized"):
@@ -53,7 +57,7 @@ def parse_geometries(ctx: Context, plan_view: ET.Element | None) -> tuple[XGeome
                 y=ctx.num(g, "y"),
                 hdg=ctx.num(g, "hdg"),
                 length_m=ctx.num(g, "length"),
-                kind=kind.tag,
+                kind=tag,
                 params=params,
                 p_range=p_range,
             )

@@ -21,7 +21,7 @@ from simulator.map.opendrive import (
     reference_pose,
     superelevation,
 )
-from simulator.map.opendrive.network import DRIVING_TYPES, _section_s
+from simulator.map.opendrive.network import DRIVING_TYPES, KERB_HEIGHT_M, _section_s
 
 DATA = (Path(__file__).resolve().parents[4] / "../shared/data/opendrive").resolve()
 FILES = {p.stem: p for p in sorted(DATA.glob("*/*.xodr"))}
@@ -113,7 +113,8 @@ def test_lane_centres_widths_heights_match_the_file(name):
                     want = np.stack([x - th * np.sin(hdg) - origin[0],
                                      y + th * np.cos(hdg) - origin[1]], 1)
                     np.testing.assert_allclose(pts[:, :2], want, atol=1e-6)
-                    z = elevation(road, s) + t * np.sin(roll)
+                    z = elevation(road, s) + t * np.sin(roll) + (
+                        KERB_HEIGHT_M if st.kind == "sidewalk" else 0.0)   # a kerb
                     np.testing.assert_allclose(pts[:, 2], z, atol=1e-6)
                 if not lane.use_border:
                     ds = s - sec.s0
@@ -238,3 +239,30 @@ def test_town01_topology():
     assert movements == {"straight", "left", "right"}
     assert all(ln.signal_group in (0, 1) for ln in hd.lanes
                if ln.kind == "road" and ln.junction is not None)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_neighbours_agree_both_ways(name):
+    """A lane's left neighbour has it as its right neighbour (lane changes go and return),
+    both drive the same way, and they lie side by side (about a lane width apart)."""
+    hd = _hdmap(name)
+    for ln in hd.lanes:
+        for side, back in (("left", "right"), ("right", "left")):
+            other = getattr(ln, side)
+            if other is None:
+                continue
+            o = hd.lanes[other]
+            assert getattr(o, back) == ln.index, (ln.id, side, o.id)
+            mid = ln.centerline[len(ln.s) // 2]
+            s, d = hd.table.project_global(other, mid)
+            if 0 < s < o.length_m:
+                assert 0.5 * ln.width_m < abs(d) < 2.0 * max(ln.width_m, o.width_m) + 0.5
+                h = hd.table.headings([other], [s])[0]
+                assert abs((h - ln.heading[len(ln.s) // 2] + np.pi) % (2 * np.pi) - np.pi) < 0.5
+                assert (d < 0) == (side == "left")      # we are right of our left one
+
+
+def test_two_plus_one_has_neighbours():
+    """esmini's 2+1 road: where it has two lanes one way, they are neighbours."""
+    hd = _hdmap("two_plus_one")
+    assert any(ln.left is not None or ln.right is not None for ln in hd.lanes)

@@ -217,3 +217,29 @@ def test_same_seed_same_bytes_on_an_opendrive_map():
         for _ in range(1000):
             w.step()
         assert w.state.data.tobytes() != runs[0][0]
+
+
+def test_roadside_props_stand_on_the_hillside_and_the_kerb():
+    """Roadside trees along the climb stand at the height of the road beside them (not at
+    z = 0, 17 m under it); on Town01 a pole on the sidewalk stands on its 12 cm kerb."""
+    text = (REPO / "scenarios/curves_elevation.yaml").read_text().replace(
+        "../../shared", str(REPO / "../shared"))
+    text = text.replace("  geo_origin:", "  roadside:\n    trees: {spacing_m: 25, setback_m: 2}\n"
+                        "  geo_origin:")
+    sc = parse_scenario(text).model_copy(update={"sensors": []})
+    with World(sc) as w:
+        trees = [p for p in w.props if p.type == "tree"]
+        assert len(trees) > 40
+        pts = np.concatenate([ln.centerline for ln in w.hdmap.lanes])
+        zs = np.concatenate([ln.z for ln in w.hdmap.lanes])
+        for p in trees:
+            k = int(np.argmin(np.hypot(*(pts - np.asarray(p.center_xy)).T)))
+            assert p.base_z_m == pytest.approx(zs[k], abs=1.0)
+            assert p.box().center[2] == pytest.approx(p.base_z_m + p.size[2] / 2)
+        assert max(p.base_z_m for p in trees) > 10.0
+    sc = load(REPO / "scenarios/town01.yaml").model_copy(update={"sensors": []})
+    with World(sc) as w:
+        on_kerb = [p for p in w.props if p.type in ("pole", "traffic_light") and
+                   np.isfinite(w.hdmap.surface_height(np.array([p.center_xy]))[0])]
+        assert on_kerb and all(p.base_z_m == pytest.approx(0.12) for p in on_kerb)
+        assert all(p.base_z_m == 0.0 for p in w.props if p.type == "building")

@@ -237,7 +237,20 @@ def test_unsupported_elements_warn_once_per_kind(caplog) -> None:
     assert len(m.warnings) == 4
     assert sorted(kinds) == sorted(k for k in kinds for w in m.warnings if k in w)
     assert len(caplog.records) == 4
-    assert [g.kind for g in m.roads["7"].geometries] == ["line"]
+    # An unknown geometry stands in as a line from its own start pose: the road keeps
+    # its length and its records' starts.
+    road = m.roads["7"]
+    assert [g.kind for g in road.geometries] == ["line", "line", "line"]
+    assert [g.s for g in road.geometries] == [0.0, 10.0, 20.0]
+    x, y, _ = reference_pose(road, np.array([15.0, 25.0]))
+    assert np.allclose(x, [15.0, 25.0]) and np.allclose(y, 0.0)
+    assert "read as a line" in next(w for w in m.warnings if "<clothoid>" in w)
+
+
+def test_a_road_without_geometry_is_an_error() -> None:
+    text = _xodr("<planView/>" + LANES_1_1)
+    with pytest.raises(OpenDriveError, match=r"road 7: <planView>: no <geometry> record"):
+        parse_xodr(text, "x.xodr")
 
 
 def test_malformed_xml_names_the_line() -> None:
