@@ -138,6 +138,14 @@ class LaneTable:
         grade = np.append(grade, 0.0)
         grade[last] = 0.0           # a lane's last sample starts no interval
         self.grade = grade
+        # Tangents of the height profile at the samples (per lane, second order), so that
+        # heights are a C1 cubic Hermite curve along the lane: a car's vertical speed is
+        # continuous and its vertical acceleration (the IMU's z) has no kinks per sample.
+        self.z_slope = np.zeros(len(self.z))
+        if not self.flat:
+            for a, b in zip(self.lane_start[:-1], self.lane_start[1:]):
+                if b - a >= 2:
+                    self.z_slope[a:b] = np.gradient(self.z[a:b], self.s[a:b])
         # Strictly increasing search key over all lanes: s plus a per-lane offset.
         self._key_off = np.concatenate([[0.0], np.cumsum(self.lane_length + 1.0)])[:-1]
         self._key = self.s + np.repeat(self._key_off, counts)
@@ -173,23 +181,33 @@ class LaneTable:
         i = self._interval(lane, s)
         return wrap_angle(self.heading[i] + self.kint[i] * (s - self.s[i]))
 
+    def _profile(self, lane_idx: np.ndarray, s: np.ndarray
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(height, dz/ds, cross slope) on the centreline: a cubic Hermite curve through
+        the samples with ``z_slope`` tangents (linear beyond a lane's ends), the cross
+        slope linear between samples."""
+        lane, s = broadcast_lanes(lane_idx, s)
+        i = self._interval(lane, s)
+        return hermite_height(self.z[i], self.z[i + 1], self.z_slope[i], self.z_slope[i + 1],
+                              self.s[i + 1] - self.s[i], s - self.s[i],
+                              self.cross_slope[i], self.cross_slope[i + 1])
+
     def heights(self, lane_idx: np.ndarray, s: np.ndarray,
                 d: np.ndarray | float = 0.0) -> np.ndarray:
         """(n,) road surface height [m] at arc length ``s`` and left offset ``d`` on lanes
-        (linear along the lane between samples, planar across it). Zeros on a flat map."""
+        (C1 along the lane, see ``_profile``; planar across it). Zeros on a flat map."""
         lane, s = broadcast_lanes(lane_idx, s)
         if self.flat:
             return np.zeros(len(lane))
-        i = self._interval(lane, s)
-        z = self.z[i] + self.grade[i] * (s - self.s[i])
-        return z + np.asarray(d, np.float64) * self.cross_slope[i]
+        z, _, cross = self._profile(lane, s)
+        return z + np.asarray(d, np.float64) * cross
 
     def grades(self, lane_idx: np.ndarray, s: np.ndarray) -> np.ndarray:
         """(n,) longitudinal slope dz/ds [m/m] of the lane centreline at ``s``."""
         lane, s = broadcast_lanes(lane_idx, s)
         if self.flat:
             return np.zeros(len(lane))
-        return self.grade[self._interval(lane, s)]
+        return self._profile(lane, s)[1]
 
     def curvatures(self, lane_idx: np.ndarray, s: np.ndarray) -> np.ndarray:
         """(n,) lane curvature [1/m, + = left] at arc length ``s`` (per-interval value)."""
@@ -266,3 +284,19 @@ class LaneTable:
         return self.s[i] + u, d
 
 
+def hermite_height(z0, z1, m0, m1, h, u, c0, c1):
+    """Height and slope at ``u`` into an interval of length ``h`` of the cubic Hermite
+    curve with ends (z0, m0), (z1, m1), linear beyond the ends; and the cross slope,
+    linear from c0 to c1 (broadcasting; ``h`` may be 0)."""
+    hs = np.where(h > 1e-12, h, 1.0)
+    t = np.clip(u / hs, 0.0, 1.0)
+    t2, t3 = t * t, t * t * t
+    z = (2 * t3 - 3 * t2 + 1) * z0 + (t3 - 2 * t2 + t) * hs * m0 + (-2 * t3 + 3 * t2) * z1 \
+        + (t3 - t2) * hs * m1
+    dz = ((6 * t2 - 6 * t) * z0 + (3 * t2 - 4 * t + 1) * hs * m0 + (-6 * t2 + 6 * t) * z1
+          + (3 * t2 - 2 * t) * hs * m1) / hs
+    z = z + np.where(u < 0, u * m0, 0.0) + np.where(u > hs, (u - hs) * m1, 0.0)
+    dz = np.where(u < 0, m0, np.where(u > hs, m1, dz))
+    z = np.where(h > 1e-12, z, z0 + u * m0)
+    dz = np.where(h > 1e-12, dz, m0)
+    return z, dz, c0 + t * (c1 - c0)

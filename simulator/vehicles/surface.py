@@ -39,19 +39,35 @@ class SurfaceTable(NamedTuple):
     z: np.ndarray
     grade: np.ndarray
     cross_slope: np.ndarray
+    z_slope: np.ndarray
 
 
 def surface_table(table: LaneTable) -> SurfaceTable:
     c = np.ascontiguousarray
     return SurfaceTable(c(table.z, np.float64), c(table.grade, np.float64),
-                        c(table.cross_slope, np.float64))
+                        c(table.cross_slope, np.float64), c(table.z_slope, np.float64))
 
 
 @njit(cache=True, nogil=True)
 def _height(g, h, lane, s, d):  # pragma: no cover - compiled
-    """``LaneTable.heights`` for one point."""
+    """``LaneTable.heights`` for one point (``lanes.hermite_height``)."""
     i = interval(g, lane, s)
-    return h.z[i] + h.grade[i] * (s - g.pt[i, S]) + d * h.cross_slope[i]
+    ln = g.pt[i + 1, S] - g.pt[i, S]
+    u = s - g.pt[i, S]
+    z0, z1, m0, m1 = h.z[i], h.z[i + 1], h.z_slope[i], h.z_slope[i + 1]
+    if ln <= 1e-12:
+        return z0 + u * m0 + d * h.cross_slope[i]
+    t = min(max(u / ln, 0.0), 1.0)
+    t2 = t * t
+    t3 = t2 * t
+    z = (2 * t3 - 3 * t2 + 1) * z0 + (t3 - 2 * t2 + t) * ln * m0 + \
+        (-2 * t3 + 3 * t2) * z1 + (t3 - t2) * ln * m1
+    if u < 0:
+        z += u * m0
+    elif u > ln:
+        z += (u - ln) * m1
+    cross = h.cross_slope[i] + t * (h.cross_slope[i + 1] - h.cross_slope[i])
+    return z + d * cross
 
 
 @njit(cache=True, nogil=True)
