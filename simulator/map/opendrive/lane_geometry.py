@@ -83,10 +83,15 @@ def road_point(road: XRoad, s, t) -> np.ndarray:
     s = np.atleast_1d(np.asarray(s, dtype=float))
     t = np.broadcast_to(np.asarray(t, dtype=float), s.shape)
     x, y, hdg = reference_pose(road, s)
-    roll = superelevation(road, s)
+    return cross_section_points(x, y, elevation_m(road, s), hdg, superelevation(road, s), t)
+
+
+def cross_section_points(x, y, z, hdg, roll, t) -> np.ndarray:
+    """(n, 3) points at cross-section offset ``t`` [m] from reference-line points (x, y, z)
+    with headings ``hdg`` and superelevation ``roll`` [rad] (the module's convention)."""
     th = t * np.cos(roll)
-    z = elevation_m(road, s) + t * np.sin(roll)
-    return np.stack([x - th * np.sin(hdg), y + th * np.cos(hdg), z], axis=1)
+    return np.stack([x - th * np.sin(hdg), y + th * np.cos(hdg), z + t * np.sin(roll)],
+                    axis=1)
 
 
 def per_section(road: XRoad, lane_id: int, s, fn) -> np.ndarray:

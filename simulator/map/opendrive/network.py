@@ -26,7 +26,7 @@ import numpy as np
 
 from simulator.map.geometry import left_normals, wrap_angle
 from simulator.map.lanes import Conflict, Lane, RoadEdge
-from simulator.map.opendrive.lane_geometry import lane_borders_t
+from simulator.map.opendrive.lane_geometry import cross_section_points, lane_borders_t
 from simulator.map.opendrive.records import XRoad
 from simulator.map.opendrive.reference_line import elevation, reference_pose, superelevation
 from simulator.map.opendrive.xodr import XodrMap
@@ -122,13 +122,12 @@ def _sample_road(road: XRoad, origin: np.ndarray, pieces: dict, strips: list,
         x, y = x - origin[0], y - origin[1]
         z0 = elevation(road, s) - origin[2]
         roll = superelevation(road, s)
-        cos_roll, sin_roll, tan_roll = np.cos(roll), np.sin(roll), np.tan(roll)
-        frame = (x, y, z0, cos_roll, sin_roll, nx, ny)
+        tan_roll = np.tan(roll)
+        frame = (x, y, z0, hdg, roll)
 
         def at(t: np.ndarray, f=frame) -> np.ndarray:
             """Points at cross-section offset t (rolled by the superelevation)."""
-            th = t * f[3]
-            return np.stack([f[0] + th * f[5], f[1] + th * f[6], f[2] + t * f[4]], 1)
+            return cross_section_points(*f, t)
 
         outer_left = outer_right = None
         for lane in sec.left + sec.right:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from simulator.map.lanes import Marking
-from simulator.map.opendrive.lane_geometry import lane_borders_t
+from simulator.map.opendrive.lane_geometry import cross_section_points, lane_borders_t
 from simulator.map.opendrive.records import XRoad
 from simulator.map.opendrive.reference_line import elevation, reference_pose, superelevation
 from simulator.map.opendrive.xodr import XodrMap
@@ -53,11 +53,8 @@ def _marks_of_road(road: XRoad, origin: np.ndarray) -> list[Marking]:
                 shifts = [0.0] if len(styles) == 1 else \
                     [0.5 * (width + DOUBLE_GAP_M), -0.5 * (width + DOUBLE_GAP_M)]
                 for style, dt in zip(styles, shifts):
-                    t = t_line + dt
-                    th = t * np.cos(roll)             # the cross-section is rolled
-                    xy = np.stack([x - th * np.sin(hdg) - origin[0],
-                                   y + th * np.cos(hdg) - origin[1]], 1)
-                    z = z0 + t * np.sin(roll) - origin[2]
+                    p = cross_section_points(x, y, z0, hdg, roll, t_line + dt) - origin
+                    xy, z = np.ascontiguousarray(p[:, :2]), np.ascontiguousarray(p[:, 2])
                     out.append(Marking(xy, style, _color(mark.color), float(width), road.id, z))
     return out
 
