@@ -18,12 +18,9 @@ import numpy as np
 
 from simulator.map.geometry import wrap_angle
 from simulator.map.lanes import Lane
+from simulator.map.opendrive.network import road_order
 
 AXIS_TOL_RAD = np.radians(45.0)
-
-
-def _road_order(road_id: str) -> tuple:
-    return (0, int(road_id), "") if road_id.lstrip("-").isdigit() else (1, 0, road_id)
 
 
 def assign_signal_groups(lanes: list[Lane],
@@ -36,12 +33,12 @@ def assign_signal_groups(lanes: list[Lane],
             by_junction.setdefault(ln.junction, {}).setdefault(ln.road_id, []).append(ln)
     group: dict[int, int] = {}
     signalised = []
-    for jid in sorted(by_junction, key=_road_order):
+    for jid in sorted(by_junction, key=road_order):
         approaches = by_junction[jid]
         if len(approaches) < min_approaches:
             continue
         signalised.append(jid)
-        roads = sorted(approaches, key=_road_order)
+        roads = sorted(approaches, key=road_order)
         heading = {r: float(np.angle(np.mean(np.exp(1j * np.array(
             [ln.heading[-1] for ln in approaches[r]]))))) for r in roads}
         axis = heading[roads[0]]

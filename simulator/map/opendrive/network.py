@@ -274,9 +274,13 @@ def _chains(pieces: dict) -> list[list[_Piece]]:
     return chains
 
 
+def road_order(road_id: str) -> tuple:
+    """Sort key of file ids: numeric ids by value ("2" before "10"), then the others."""
+    return (0, int(road_id), "") if road_id.lstrip("-").isdigit() else (1, 0, road_id)
+
+
 def _sort_key(key: tuple[str, int, int]) -> tuple:
-    road = key[0]
-    return (0, int(road), "") if road.lstrip("-").isdigit() else (1, 0, road), key[1], key[2]
+    return road_order(key[0]), key[1], key[2]
 
 
 def _lane_arrays(chain: list[_Piece]) -> dict:
