@@ -40,6 +40,7 @@ SIDEWALK_TYPES = frozenset({"sidewalk", "curb", "walking"})
 NO_SURFACE_TYPES = frozenset({"none", "border"})
 STRAIGHT_RAD = math.radians(35.0)     # connectors turning less than this go straight
 KERB_HEIGHT_M = 0.12                  # sidewalks stand this high above the road
+MIN_DRIVING_WIDTH_M = 2.2             # narrower parts of a driving lane carry no traffic
 DEFAULT_SPEED_MPS = 13.9              # 50 km/h where the file gives no speed
 JOIN_TOL_M = 0.05
 
@@ -56,6 +57,8 @@ class _Piece:
     junction: str | None
     succ: set = field(default_factory=set)
     pred: set = field(default_factory=set)
+    cut_entry: bool = False                # its narrow start was cut: no predecessor
+    cut_exit: bool = False                 # its narrow end was cut: no successor
 
     @property
     def forward(self) -> bool:
@@ -154,15 +157,37 @@ def _sample_road(road: XRoad, origin: np.ndarray, pieces: dict, strips: list,
             slope = tan_roll.copy()
             if lane.id > 0:                       # drives against s: reverse, flip left
                 xyz, width, slope = xyz[::-1], width[::-1], -slope[::-1]
+            run = _wide_run(width)
+            if run is None:
+                continue                          # never wide enough for a car
+            a, b = run
             pieces[(road.id, i, lane.id)] = _Piece(
-                (road.id, i, lane.id), np.ascontiguousarray(xyz), width.copy(), slope,
-                _road_speed(road, lane.speed_mps), road.junction)
+                (road.id, i, lane.id), np.ascontiguousarray(xyz[a:b]), width[a:b].copy(),
+                slope[a:b].copy(), _road_speed(road, lane.speed_mps), road.junction,
+                cut_entry=a > 0, cut_exit=b < len(width))
         if road.junction is None:
             nrm = np.stack([nx, ny], 1)
             if outer_left is not None:
                 edges.append(RoadEdge(at(outer_left[1])[:, :2], nrm.copy(), road.id))
             if outer_right is not None:
                 edges.append(RoadEdge(at(outer_right[1])[:, :2], -nrm, road.id))
+
+
+def _wide_run(width: np.ndarray) -> tuple[int, int] | None:
+    """[a, b) of the longest run of samples at least MIN_DRIVING_WIDTH_M wide (a lane
+    that opens from or closes to zero width carries traffic only where a car fits), or
+    None when no sample is."""
+    ok = width >= MIN_DRIVING_WIDTH_M
+    if ok.all():
+        return 0, len(width)
+    if not ok.any():
+        return None
+    edges = np.flatnonzero(np.diff(np.concatenate([[0], ok.astype(np.int8), [0]])))
+    starts, ends = edges[0::2], edges[1::2]
+    k = int(np.argmax(ends - starts))
+    if ends[k] - starts[k] < 2:
+        return None
+    return int(starts[k]), int(ends[k])
 
 
 def _end(road: XRoad, contact: str) -> tuple[int, str]:
@@ -232,6 +257,8 @@ def _link(pieces: dict, pairs: set) -> None:
             src, dst = b, a
         else:
             continue                                   # both exits / entries: oncoming
+        if src.cut_exit or dst.cut_entry:
+            continue                                   # the lane closes / opens there
         if np.hypot(*(src.xyz[-1, :2] - dst.xyz[0, :2])) > 2.0:
             continue                                   # a link the geometry contradicts
         src.succ.add(dst.key)
