@@ -63,7 +63,7 @@ def check_sensors(scenario: Scenario) -> None:
 
 
 def _probe_gnss(i: int, cfg: GnssConfig, sensor: Gnss, scenario: Scenario) -> None:
-    origin = scenario.map.origin()
+    origin = scenario.map.geo_origin
     start = geodetic_to_ecef(origin.lat_deg, origin.lon_deg, origin.alt_m)
     truth = start + _PROBE_OFFSET_M
     clock = cfg.noise.clock_bias_m if cfg.noise is not None and cfg.noise.enabled else 0.0

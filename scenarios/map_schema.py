@@ -164,9 +164,10 @@ class Roadside(Strict):
 
 
 class MapConfig(Strict):
-    geo_origin: GeoOrigin | None = Field(
-        None, description="WGS84 point of the world origin. Default: from the OpenDRIVE "
-        "file's geoReference (+lat_0/+lon_0) if it has one, else 48.137 N 11.575 E 520 m.")
+    geo_origin: GeoOrigin = Field(
+        default_factory=GeoOrigin, description="WGS84 point of the world origin. Not "
+        "written: on an OpenDRIVE map the file's geoReference (+lat_0/+lon_0) if it has "
+        "one, else 48.137 N 11.575 E 520 m.")
     roads: list[Road] = Field([], max_length=256)
     intersections: list[Intersection] = Field([], max_length=64)
     opendrive: str | None = Field(
@@ -195,9 +196,10 @@ class MapConfig(Strict):
             raise ValueError(f"no OpenDRIVE file {value!r}{where}")
         return os.path.normpath(os.path.abspath(path))
 
-    def origin(self) -> GeoOrigin:
-        """The geo origin written in the scenario, or the default one."""
-        return self.geo_origin or GeoOrigin()
+    @property
+    def geo_origin_given(self) -> bool:
+        """Whether the scenario writes ``geo_origin`` (else a map file's may replace it)."""
+        return "geo_origin" in self.model_fields_set
 
     @model_validator(mode="after")
     def _unique_ids(self) -> MapConfig:

@@ -101,8 +101,9 @@ class World:
         build_root = root_seed(scenario.simulation.seed if seed is None else seed)
         self.hdmap = build_hdmap(scenario.map)
         # The scenario's geo origin, else the OpenDRIVE file's geoReference, else default.
-        self.geo_origin = scenario.map.geo_origin or self.hdmap.extra.get("geo_origin") \
-            or scenario.map.origin()
+        self.geo_origin = scenario.map.geo_origin
+        if not scenario.map.geo_origin_given and self.hdmap.extra.get("geo_origin"):
+            self.geo_origin = self.hdmap.extra["geo_origin"]
         self.lanes = LaneArrays(self.hdmap)
 
         # Vehicles: the ego (0), the named actors (1..k), the random NPCs (k+1..).

@@ -287,3 +287,18 @@ def test_a_lane_opening_from_zero_width_starts_where_a_car_fits():
     mid = 0.5 * (first_wide + strip.right[np.argmax(width >= MIN_DRIVING_WIDTH_M)])
     assert np.linalg.norm(opened.centerline[0] - mid[:2]) < 1e-6
     assert hd.lanes[opened.right].id == "1/0/-1" and hd.lane("1/0/-1").left == opened.index
+
+
+def test_a_written_geo_origin_wins_over_the_files():
+    """A scenario's own map.geo_origin is kept; without one the file's geoReference is
+    used; procedural scenarios keep the default origin object."""
+    text = (REPO / "scenarios/town01.yaml").read_text().replace(
+        "../../shared", str(REPO / "../shared"))
+    mine = parse_scenario(text.replace("  signal:", "  geo_origin: {lat_deg: 10, lon_deg: 20, "
+                                       "alt_m: 30}\n  signal:"))
+    with World(mine.model_copy(update={"sensors": []})) as w:
+        assert (w.geo_origin.lat_deg, w.geo_origin.lon_deg, w.geo_origin.alt_m) == (10, 20, 30)
+    with World(parse_scenario(text).model_copy(update={"sensors": []})) as w:
+        assert w.geo_origin.lat_deg == pytest.approx(48.9985, abs=1e-3)
+    default = load(REPO / "scenarios/default.yaml")
+    assert default.map.geo_origin.lat_deg == 48.137 and default.map.geo_origin_given
