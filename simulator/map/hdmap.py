@@ -20,6 +20,8 @@ from simulator.map.surfaces import Carriageway, Junction
 log = logging.getLogger(__name__)
 
 LANE_CHANGE_COST_M = 30.0     # route cost of one lane change, as extra distance [m]
+SHORT_LANE_M = 60.0           # a lane change on a lane shorter than this (no room for the
+SHORT_LANE_CHANGE_COST_M = 1000.0   # manoeuvre before a junction) costs this much more
 _POINT_CHUNK = 2_000_000      # max (points x intervals) per vectorised block
 
 
@@ -134,7 +136,10 @@ class HDMap:
         """Cheapest lane sequence from ``from_lane`` to ``to_lane`` (Dijkstra).
 
         Consecutive entries are successors (cost: length of the lane left) or left/right
-        neighbours (cost ``LANE_CHANGE_COST_M``). Raises NoRouteError if unreachable.
+        neighbours (cost ``LANE_CHANGE_COST_M``, plus ``SHORT_LANE_CHANGE_COST_M`` from a
+        lane shorter than ``SHORT_LANE_M``: OpenDRIVE motorways come in short pieces, and
+        a change is planned on a long one when it can be). Raises NoRouteError if
+        unreachable.
         """
         dist = {from_lane: 0.0}
         prev: dict[int, int] = {}
@@ -147,7 +152,9 @@ class HDMap:
                 continue
             ln = self.lanes[u]
             steps = [(v, ln.length_m) for v in ln.successors]
-            steps += [(v, LANE_CHANGE_COST_M) for v in (ln.left, ln.right) if v is not None]
+            change = LANE_CHANGE_COST_M + (SHORT_LANE_CHANGE_COST_M
+                                           if ln.length_m < SHORT_LANE_M else 0.0)
+            steps += [(v, change) for v in (ln.left, ln.right) if v is not None]
             for v, w in steps:
                 if c + w < dist.get(v, np.inf):
                     dist[v] = c + w

@@ -73,7 +73,8 @@ class LaneArrays:
         ``conf_*``: every (a vs b) pair, both orders, with a's approach lane and whether
         both movements get green together. ``yield_*`` / ``prio_*``: the pairs where a
         left turn gives way to a straight or right movement (or a right turn to a straight
-        one) of the same signal phase.
+        one) of the same signal phase, and where of two equal movements merging into one
+        lane the one with the other on its right gives way.
         """
         def group(lane: int) -> int:
             preds = lanes[lane].predecessors
@@ -93,7 +94,7 @@ class LaneArrays:
             rows.append((a, ae, ax, b, be, bx, pred(a), same))
             ra = _RANK.get(lanes[a].movement, 2)
             rb = _RANK.get(lanes[b].movement, 2)
-            if ra < rb and same:
+            if same and (ra < rb or (ra == rb and _merge_from_right(lanes[a], lanes[b]))):
                 yields.append((a, ae, ax, b, be, bx, pred(b)))
         i, f, b = np.int64, float, bool
         self._set_columns(rows, "conf", ("lane", "entry", "exit", "other", "other_entry",
@@ -298,3 +299,14 @@ class LaneArrays:
                                   np.asarray(y, np.float64),
                                   np.asarray(s_guess, np.float64), s, d)
         return s, d
+
+
+def _merge_from_right(a, b) -> bool:
+    """Two connectors of the same movement that merge into the same lane (an OpenDRIVE
+    interchange's ramps): ``a`` gives way when ``b`` comes from its right (priority to
+    the right), so exactly one of the two yields."""
+    if not a.successors or a.successors != b.successors:
+        return False
+    h = a.heading[0]
+    r = b.centerline[0] - a.centerline[0]
+    return bool(np.cos(h) * r[1] - np.sin(h) * r[0] < 0.0)

@@ -28,6 +28,10 @@ _OBSTACLE = -2   # logic.OBSTACLE (a leader that is a static obstacle)
 _RED, _YELLOW = 0, 1
 
 
+LOOKAHEAD_HOPS = 8      # at most this many lanes ahead for a leader
+LOOKAHEAD_M = 80.0      # beyond the second lane, look further only while nearer than this
+
+
 @njit(cache=True, nogil=True)
 def find_leaders(g, obst, stride, group, split_s, only_successor, lane, s, d, prev_lane,
                  active, next_lane, half, done_m, leader, gap):  # pragma: no cover
@@ -90,10 +94,13 @@ def find_leaders(g, obst, stride, group, split_s, only_successor, lane, s, d, pr
                 leader[i] = own
                 gap[i] = first_s[l0] - s[i] - (half[i] + half[own])
                 has = True
-        # Look ahead along the chosen next lane and the one after it.
+        # Look ahead along the chosen next lane and the one after it, and further while
+        # the lanes looked along are short (OpenDRIVE chops roads into short pieces).
         remaining = length[l0] - s[i]
         nxt = next_lane[i]
-        for _ in range(2):
+        for hop in range(LOOKAHEAD_HOPS):
+            if hop >= 2 and remaining >= LOOKAHEAD_M:
+                break
             need = not has and nxt >= 0 and active[i]
             safe = max(nxt, 0)
             cand = first[safe] if need else -1

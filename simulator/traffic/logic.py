@@ -149,11 +149,16 @@ class TrafficLogic:
         gap[got] = first_s[lane0[got]] - self.s[got] - (
             self.half_length_m[got] + self.half_length_m[own[got]])
         has |= got
-        # Look ahead along the chosen next lane and the one after it.
+        # Look ahead along the chosen next lane and the one after it, and further while
+        # the lanes looked along are short (OpenDRIVE chops roads into short pieces).
         remaining = la.length_m[lane0] - self.s
         nxt = self.next_lane
-        for _ in range(2):
+        for hop in range(kernels.LOOKAHEAD_HOPS):
             need = ~has & (nxt >= 0) & self.active
+            if hop >= 2:
+                need &= remaining < kernels.LOOKAHEAD_M
+                if not need.any():
+                    break
             safe_next = np.maximum(nxt, 0)
             cand = np.where(need, first[safe_next], -1)
             cand_s = first_s[safe_next]

@@ -273,3 +273,24 @@ def test_two_plus_one_has_neighbours():
     """esmini's 2+1 road: where it has two lanes one way, they are neighbours."""
     hd = _hdmap("two_plus_one")
     assert any(ln.left is not None or ln.right is not None for ln in hd.lanes)
+
+
+def test_equal_movements_merging_give_way_exactly_once():
+    """Town04's interchanges merge ramps of the same movement into one lane: of each such
+    pair exactly one gives way (the one with the other on its right)."""
+    from simulator.map.lane_arrays import LaneArrays
+    hd = _hdmap("Town04")
+    la = LaneArrays(hd)
+    yields = set(zip(la.yield_lane.tolist(), la.prio_lane.tolist()))
+    pairs = 0
+    for c in hd.conflicts:
+        a, b = hd.lanes[c.lane], hd.lanes[c.other_lane]
+        if a.index < b.index and a.successors and a.successors == b.successors and \
+                a.movement == b.movement and a.predecessors != b.predecessors:
+            ga = hd.lanes[a.predecessors[0]].signal_group if a.predecessors else None
+            gb = hd.lanes[b.predecessors[0]].signal_group if b.predecessors else None
+            if ga != gb:
+                continue                                  # the lights keep them apart
+            assert ((a.index, b.index) in yields) != ((b.index, a.index) in yields)
+            pairs += 1
+    assert pairs > 0
