@@ -7,6 +7,7 @@ import numpy as np
 from simulator.map.lanes import Conflict, Lane
 
 MERGE_GAP_M = 3.0            # connectors conflict once this close (two half cars + margin)
+OVERPASS_M = 3.0             # lanes this far apart in height do not conflict where they cross
 
 
 def _segment_crossings(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -61,7 +62,19 @@ def junction_conflicts(lanes: list[Lane]) -> list[Conflict]:
                         hit = (_s_at(a, ta[j]), _s_at(b, tb[j]))
                 if hit is None:
                     hit = _first_close(a, b)
+                if hit is not None and _stacked(a, b, hit):
+                    hit = None                      # one passes over the other
                 if hit is not None:
                     out.append(Conflict(a.index, hit[0], b.index, hit[1]))
                     out.append(Conflict(b.index, hit[1], a.index, hit[0]))
     return out
+
+
+def _stacked(a: Lane, b: Lane, hit: tuple[float, float]) -> bool:
+    """Whether two lanes meet in plan only, one passing over the other (a flyover inside
+    an OpenDRIVE junction): their surfaces there are more than ``OVERPASS_M`` apart."""
+    if a.z is None or b.z is None:
+        return False
+    za = float(np.interp(hit[0], a.s, a.z))
+    zb = float(np.interp(hit[1], b.s, b.z))
+    return abs(za - zb) > OVERPASS_M

@@ -65,7 +65,8 @@ def build_opendrive_hdmap(cfg: MapConfig) -> HDMap:
         raise MapFileError(f"{cfg.opendrive}: {exc}") from None
     if not net.lanes:
         raise MapFileError(f"{cfg.opendrive}: no driving lanes")
-    lanes, signalised = (assign_signal_groups(net.lanes) if cfg.signal is not None
+    lanes, signalised = (assign_signal_groups(net.lanes, net.conflicts)
+                         if cfg.signal is not None
                          else (net.lanes, []))
     pts = np.concatenate([np.concatenate([s.left[:, :2], s.right[:, :2]])
                           for s in net.strips] + [ln.centerline for ln in lanes])

@@ -43,6 +43,7 @@ KERB_HEIGHT_M = 0.12                  # sidewalks stand this high above the road
 MIN_DRIVING_WIDTH_M = 2.2             # narrower parts of a driving lane carry no traffic
 DEFAULT_SPEED_MPS = 13.9              # 50 km/h where the file gives no speed
 JOIN_TOL_M = 0.05
+MIN_STEP_M = 0.05             # lane samples closer than this are merged
 
 
 @dataclass
@@ -310,6 +311,32 @@ def _sort_key(key: tuple[str, int, int]) -> tuple:
     return road_order(key[0]), key[1], key[2]
 
 
+def _forward_samples(xy: np.ndarray) -> np.ndarray:
+    """Indices of the samples a lane keeps: each at least ``MIN_STEP_M`` past the last
+    kept one and not turning back on it (CARLA's millimetre sections can put a centre
+    point a hair behind the previous one, a heading flip that traps the projection). The
+    last point is always kept (the lane ends where its successor starts): it replaces the
+    previous kept one when too close."""
+    step = np.diff(xy, axis=0)
+    ln = np.hypot(step[:, 0], step[:, 1])
+    back = np.sum(step[1:] * step[:-1], axis=1) < 0
+    if (ln > MIN_STEP_M).all() and not back.any():
+        return np.arange(len(xy))
+    kept = [0]
+    for k in range(1, len(xy)):
+        d = xy[k] - xy[kept[-1]]
+        far = float(np.hypot(d[0], d[1])) > MIN_STEP_M
+        ahead = len(kept) < 2 or float(d @ (xy[kept[-1]] - xy[kept[-2]])) > 0
+        if far and ahead:
+            kept.append(k)
+        elif k == len(xy) - 1:
+            if len(kept) > 1:
+                kept[-1] = k
+            else:
+                kept.append(k)
+    return np.array(kept)
+
+
 def _lane_arrays(chain: list[_Piece]) -> dict:
     xyz = [chain[0].xyz]
     width = [chain[0].width]
@@ -319,11 +346,7 @@ def _lane_arrays(chain: list[_Piece]) -> dict:
         width.append(p.width[1:])
         slope.append(p.cross_slope[1:])
     xyz, width, slope = np.concatenate(xyz), np.concatenate(width), np.concatenate(slope)
-    step = np.hypot(*np.diff(xyz[:, :2], axis=0).T)
-    keep = np.concatenate([[True], step > 1e-4])
-    keep[-1] = True
-    if not keep[-2] and len(keep) > 2:
-        keep[-2] = False                                 # drop the near-duplicate instead
+    keep = _forward_samples(xyz[:, :2])
     xyz, width, slope = xyz[keep], width[keep], slope[keep]
     if len(xyz) < 2:
         return {}
