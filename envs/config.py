@@ -94,6 +94,8 @@ def resolve_scenario(scenario: str | Path | Scenario = "highway",
     if not env_overrides and not scenario_overrides:
         return base
     data = base.model_dump(mode="python")
+    if not base.map.geo_origin_given:       # keep it unwritten: a map file's may apply
+        data["map"].pop("geo_origin", None)
     for path, value in (scenario_overrides or {}).items():
         _set_dotted(data, path, value)
     data["env"] = _merge(data["env"], dict(env_overrides))

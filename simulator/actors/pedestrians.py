@@ -98,6 +98,7 @@ class PedestrianGroup:
         self._looks = np.array([bool(c) for c in self.crossings], bool) & (self.gap_s > 0)
         self._hdmap = host.hdmap
         self._ground_prev: np.ndarray | None = None
+        self._ground: np.ndarray | None = None
         self.reset(np.random.default_rng(0))
 
     def _points(self, k: int, u: np.ndarray) -> np.ndarray:
@@ -129,6 +130,7 @@ class PedestrianGroup:
     def reset(self, rng: np.random.Generator) -> None:
         n = self.n
         self._ground_prev = None
+        self._ground = None
         self.u = np.zeros(n)                         # arc length walked along the path
         self.direction = np.ones(n)                  # +1 forward, -1 back (loop)
         self.speed_mps = self.base_speed_mps.copy()
@@ -192,7 +194,8 @@ class PedestrianGroup:
                             self.speed_mps, self.phase, self.length_m, self.loops, dt_s,
                             STRIDE_M)
         self._pose()
-
+        if not self._hdmap.flat:       # every step, so the level held does not depend on
+            self._ground = self._surface_z()   # how often boxes and meshes are read
     def _pose(self) -> None:
         """x, y, yaw, velocity, leg swing and box length from the arc lengths (compiled:
         ``walk_kernel.pose``; a zero-length path: the point, facing +x)."""
@@ -284,6 +287,14 @@ class PedestrianGroup:
                 for i, k in new]
 
     def ground_z(self) -> np.ndarray:
+        """(n,) height of the surface each pedestrian stands on [m] (see ``_surface_z``)."""
+        if self._hdmap.flat:
+            return np.zeros(len(self.x))
+        if self._ground is None:
+            self._ground = self._surface_z()
+        return self._ground
+
+    def _surface_z(self) -> np.ndarray:
         """(n,) height of the surface each pedestrian stands on [m]: 0 on flat maps; on
         maps with elevation the road or sidewalk under it, or beside it (the nearest
         surface within 20 m), else the lowest road (the flat ground). Where surfaces are

@@ -87,15 +87,24 @@ class LaneArrays:
         pairs = sorted({(c.lane, c.other_lane) for c in conflicts} |
                        {(c.other_lane, c.lane) for c in conflicts})
         zones = {(a, b): self._zone(lanes[a], lanes[b]) for a, b in pairs}
-        rows, yields = [], []
+        rows, yields, merges = [], [], []
         for a, b in pairs:
             (ae, ax), (be, bx) = zones[(a, b)], zones[(b, a)]
             same = group(a) == group(b)
             rows.append((a, ae, ax, b, be, bx, pred(a), same))
             ra = _RANK.get(lanes[a].movement, 2)
             rb = _RANK.get(lanes[b].movement, 2)
+            if ra == rb and lanes[a].successors and lanes[a].successors == lanes[b].successors:
+                merges.append((a, ae, b, be))
             if same and (ra < rb or (ra == rb and _merge_from_right(lanes[a], lanes[b]))):
                 yields.append((a, ae, ax, b, be, bx, pred(b)))
+        # Equal movements merging into one lane drive side by side, then as one lane: in
+        # their shared zone the car nearer the end leads the other (``merge_*``, both
+        # orders; see ``TrafficLogic.find_leaders``).
+        self.merge_lane = np.array([r[0] for r in merges], np.int64)
+        self.merge_entry = np.array([r[1] for r in merges], float)
+        self.merge_other = np.array([r[2] for r in merges], np.int64)
+        self.merge_other_entry = np.array([r[3] for r in merges], float)
         i, f, b = np.int64, float, bool
         self._set_columns(rows, "conf", ("lane", "entry", "exit", "other", "other_entry",
                                          "other_exit", "pred", "same_phase"),
@@ -304,9 +313,15 @@ class LaneArrays:
 def _merge_from_right(a, b) -> bool:
     """Two connectors of the same movement that merge into the same lane (an OpenDRIVE
     interchange's ramps): ``a`` gives way when ``b`` comes from its right (priority to
-    the right), so exactly one of the two yields."""
+    the right), judged in one frame for both (the end heading of ``a``, where they join:
+    the same as ``b``'s), so exactly one of the two yields; starts side by side along it
+    (no side) leave it to the higher lane index."""
     if not a.successors or a.successors != b.successors:
         return False
-    h = a.heading[0]
+    h = 0.5 * (a.heading[-1] + b.heading[-1] + np.pi * 2.0 * np.round(
+        (a.heading[-1] - b.heading[-1]) / (2.0 * np.pi)))          # mean end heading
     r = b.centerline[0] - a.centerline[0]
-    return bool(np.cos(h) * r[1] - np.sin(h) * r[0] < 0.0)
+    side = float(np.cos(h) * r[1] - np.sin(h) * r[0])
+    if abs(side) < 1e-6:
+        return a.index > b.index
+    return side < 0.0

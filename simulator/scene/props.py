@@ -449,13 +449,13 @@ def generate_roadside(hdmap, roadside: Roadside, rng: np.random.Generator,
 def stand_on_surface(props: list[PropInstance], hdmap) -> list[PropInstance]:
     """On maps with surface heights, props whose base was written relative to the ground
     (explicit and roadside props) stand on the surface under them: the road or sidewalk
-    (its kerb), or where the roads have elevation the nearest one within 30 m (a tree
-    beside a hill road), else z = 0. ``z_m`` stays their lift above it (``base_z_m``).
-    Flat maps: the props unchanged."""
+    (its kerb; the lowest one where a bridge passes over), or where the roads have
+    elevation the nearest one within 30 m (a tree beside a hill road), else z = 0.
+    ``z_m`` stays their lift above it (``base_z_m``). Flat maps: the props unchanged."""
     if hdmap.flat or not props:
         return props
     xy = np.array([p.center_xy for p in props], np.float64)
-    base = hdmap.surface_height(xy, reach_m=0.0 if hdmap.table.flat else 30.0)
+    base = hdmap.surface_height(xy, z_hint=-1e9, reach_m=0.0 if hdmap.table.flat else 30.0)
     base = np.where(np.isfinite(base), base, 0.0)
     return [dataclasses.replace(p, z_m=p.z_m + float(b), base_z_m=p.base_z_m + float(b))
             for p, b in zip(props, base)]

@@ -109,7 +109,37 @@ class TrafficLogic:
                                  la.only_successor, self.lane, self.s, self.d, self.prev_lane,
                                  self.active, self.next_lane, self.half_length_m,
                                  _LANE_CHANGE_DONE_M, self.leader, self.gap_m)
+            self._merge_leaders()
             return
+        self._find_leaders_numpy()
+        self._merge_leaders()
+
+    def _merge_leaders(self) -> None:
+        """Cars on two equal connectors merging into one lane (an interchange's ramps), both
+        inside their shared zone: the one nearer the lanes' common end leads the other."""
+        la = self.lanes
+        if not len(la.merge_lane):
+            return
+        lane, s, half, act = self.lane, self.s, self.half_length_m, self.active
+        for a, a_in, b, b_in in zip(la.merge_lane, la.merge_entry, la.merge_other,
+                                    la.merge_other_entry):
+            me = np.flatnonzero(act & (lane == a) & (s + half > a_in))
+            them = np.flatnonzero(act & (lane == b) & (s + half > b_in))
+            if not len(me) or not len(them):
+                continue
+            rem_me = la.length_m[a] - s[me]
+            rem_them = la.length_m[b] - s[them]
+            gap = rem_me[:, None] - rem_them[None, :] - half[me][:, None] - half[them][None, :]
+            gap = np.where(rem_them[None, :] < rem_me[:, None], gap, np.inf)
+            k = np.argmin(gap, axis=1)
+            g = gap[np.arange(len(me)), k]
+            closer = g < self.gap_m[me]
+            self.leader[me[closer]] = them[k[closer]]
+            self.gap_m[me[closer]] = g[closer]
+
+    def _find_leaders_numpy(self) -> None:
+        la = self.lanes
+        n = len(self.s)
         lane0 = np.maximum(self.lane, 0)
         grouped = self.s < la.split_s[lane0]
         vlane = np.where(grouped, la.group[lane0], self.lane)

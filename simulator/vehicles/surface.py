@@ -1,10 +1,10 @@
 """Vehicles on the road surface: height, pitch and roll from the lanes' heights.
 
-The surface height (``LaneTable.heights``: linear along the lane between samples, planar
-across it) is sampled under the four wheel contact points of each vehicle on a lane:
-front and rear axle (``lf`` ahead of and ``lr`` behind the footprint centre, along its
-lane; a front axle past its lane's end stands on the next lane), left and right side
-(``+-width / 2``). Then
+The surface height (``LaneTable.heights``: a C1 cubic Hermite curve along the lane
+through its samples, planar across it) is sampled under the four wheel contact points
+of each vehicle on a lane: front and rear axle (``lf`` ahead of and ``lr`` behind the
+footprint centre, along its lane; a front axle past its lane's end stands on the next
+lane), left and right side (``+-width / 2``). Then
 
 * ``z``: the height of the plane through them at the centre (the body origin, on the
   ground below the footprint centre): ``(lr z_front + lf z_rear) / wheelbase``;

@@ -46,3 +46,14 @@ def test_same_seed_same_episode_on_town01():
         env.close()
         return out
     assert episode() == episode()
+
+
+def test_overrides_keep_the_map_files_geo_origin():
+    """An env with overrides re-validates the scenario: an unwritten map.geo_origin stays
+    unwritten, so Town01's geoReference (49 N 8 E at the file origin) still applies."""
+    env = gym.make("drivesim/Urban-v0", scenario=str(REPO / "scenarios/town01.yaml"),
+                   scenario_overrides={"simulation.seed": 4}, max_episode_steps=50)
+    geo = env.unwrapped.world.geo_origin
+    env.close()
+    assert geo.lat_deg == pytest.approx(48.9985, abs=1e-3)
+    assert geo.lon_deg == pytest.approx(8.0027, abs=1e-3)

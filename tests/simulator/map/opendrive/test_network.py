@@ -297,3 +297,45 @@ def test_equal_movements_merging_give_way_exactly_once():
             assert ((a.index, b.index) in yields) != ((b.index, a.index) in yields)
             pairs += 1
     assert pairs > 0
+
+
+@pytest.mark.parametrize("name", ["Town01", "Town04", "Town07", "multi_intersections"])
+def test_crossing_straight_movements_never_share_a_green(name):
+    """Where a straight movement crosses another straight one (nobody could give way),
+    their approaches are in different phases."""
+    hd = _hdmap(name)
+    lit = set(hd.extra["signalised_junctions"])
+    checked = 0
+    for c in hd.conflicts:
+        a, b = hd.lanes[c.lane], hd.lanes[c.other_lane]
+        if a.junction not in lit or not (a.movement == b.movement == "straight") or \
+                a.successors == b.successors or not a.predecessors or not b.predecessors:
+            continue
+        pa, pb = hd.lanes[a.predecessors[0]], hd.lanes[b.predecessors[0]]
+        if pa.road_id == pb.road_id:
+            continue
+        assert pa.signal_group != pb.signal_group, (a.id, b.id)
+        checked += 1
+    assert checked > 0 or name == "Town01"                 # Town01 has T junctions only
+
+
+def test_merging_cars_follow_each_other():
+    """Of two cars side by side in the shared end of two merging ramps, the one nearer the
+    end leads the other (a car it can brake for)."""
+    from simulator.map.lane_arrays import LaneArrays
+    from simulator.traffic.logic import TrafficLogic
+    hd = _hdmap("Town04")
+    la = LaneArrays(hd)
+    assert len(la.merge_lane)
+    a, b = int(la.merge_lane[0]), int(la.merge_other[0])
+    tl = TrafficLogic.__new__(TrafficLogic)
+    tl.lanes = la
+    tl.lane = np.array([a, b])
+    tl.s = np.array([hd.lanes[a].length_m - 8.0, hd.lanes[b].length_m - 2.0])
+    tl.half_length_m = np.array([2.25, 2.25])
+    tl.active = np.array([True, True])
+    tl.leader = np.array([-1, -1])
+    tl.gap_m = np.array([np.inf, np.inf])
+    tl._merge_leaders()
+    assert tl.leader.tolist() == [1, -1]
+    assert tl.gap_m[0] == pytest.approx(8.0 - 2.0 - 4.5)

@@ -302,3 +302,17 @@ def test_a_written_geo_origin_wins_over_the_files():
         assert w.geo_origin.lat_deg == pytest.approx(48.9985, abs=1e-3)
     default = load(REPO / "scenarios/default.yaml")
     assert default.map.geo_origin.lat_deg == 48.137 and default.map.geo_origin_given
+
+
+def test_a_prop_under_a_flyover_stays_on_the_road_below():
+    """Town04: a cone written at a point under the 11 m flyover stands on the road at
+    z = 0, not on the deck above it."""
+    text = (REPO / "scenarios/town04.yaml").read_text().replace(
+        "../../shared", str(REPO / "../shared"))
+    text += "\nprops:\n  - {type: cone, position: [64.1, 13.8]}\n"
+    sc = parse_scenario(text).model_copy(update={"sensors": []})
+    with World(sc) as w:
+        stacked = w.hdmap.surface_height(np.array([[64.1, 13.8]]), z_hint=100.0)[0]
+        assert stacked > 8.0                                 # a deck is above this point
+        (cone,) = [p for p in w.props if p.type == "cone"]
+        assert cone.base_z_m == pytest.approx(0.0, abs=0.1)
