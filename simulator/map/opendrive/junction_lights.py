@@ -25,7 +25,7 @@ import numpy as np
 
 from simulator.map.geometry import wrap_angle
 from simulator.map.lanes import Conflict, Lane
-from simulator.map.opendrive.network import road_order
+from simulator.map.opendrive.lane_links import road_order
 
 AXIS_TOL_RAD = np.radians(45.0)
 
