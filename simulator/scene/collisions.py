@@ -259,11 +259,7 @@ class CollisionWorld:
         if self._synced is None or self._synced.shape != (3, n):
             self._synced = np.full((3, n), np.inf)
             self._placed = np.zeros(n, bool)
-        for i in np.flatnonzero(self._placed & ~want):
-            p.resetBasePositionAndOrientation(self.vehicle_bodies[i], (1e5 + 50.0 * i, 0, 0),
-                                              (0, 0, 0, 1), physicsClientId=cid)
-            self._synced[:, i] = np.inf
-        self._placed = want.copy()
+        self._park_unwanted(want)
         idx = np.flatnonzero(want)
         # Only bodies that moved need a new pose (many cars wait at lights).
         pose = np.stack([x[idx], y[idx], yaw[idx]])
@@ -274,6 +270,14 @@ class CollisionWorld:
         for k, i in enumerate(idx):
             p.resetBasePositionAndOrientation(self.vehicle_bodies[i], (x[i], y[i], 0.0),
                                               (0.0, 0.0, qz[k], qw[k]), physicsClientId=cid)
+
+    def _park_unwanted(self, want: np.ndarray) -> None:
+        """Move the placed bodies not in ``want`` (once) to far parking spots."""
+        for i in np.flatnonzero(self._placed & ~want):
+            p.resetBasePositionAndOrientation(self.vehicle_bodies[i], (1e5 + 50.0 * i, 0, 0),
+                                              (0, 0, 0, 1), physicsClientId=self.client)
+            self._synced[:, i] = np.inf
+        self._placed = want.copy()
 
     def _sync_3d(self, x: np.ndarray, y: np.ndarray, yaw: np.ndarray,
                  which: np.ndarray | None, z: np.ndarray, pitch: np.ndarray | None,
@@ -292,11 +296,7 @@ class CollisionWorld:
             if self._placed.shape != (n,):
                 self._placed = np.zeros(n, bool)
             self._synced = np.full((6, n), np.inf)
-        for i in np.flatnonzero(self._placed & ~want):
-            p.resetBasePositionAndOrientation(self.vehicle_bodies[i], (1e5 + 50.0 * i, 0, 0),
-                                              (0, 0, 0, 1), physicsClientId=cid)
-            self._synced[:, i] = np.inf
-        self._placed = want.copy()
+        self._park_unwanted(want)
         idx = np.flatnonzero(want)
         pose = np.stack([x[idx], y[idx], yaw[idx], z[idx], pitch[idx], roll[idx]])
         moved = np.abs(pose - self._synced[:, idx]).max(axis=0) > 1e-3
